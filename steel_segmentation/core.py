@@ -8,43 +8,36 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/core.html.md"""
 __all__ = ['CLASS_COLOURS', 'parse_rle', 'rle2mask', 'mask2rle', 'rles2mask', 'mask2rles', 'ImageReadError', 'open_image',
            'image_size', 'overlay_masks']
 
-# %% ../nbs/00_core.ipynb #246b4ee6
+# %% ../nbs/00_core.ipynb #aa190b69
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-# %% ../nbs/00_core.ipynb #46bcf6ee
+# %% ../nbs/00_core.ipynb #44d2c250
 def _where(img_id=None, cls=None):
     "Text naming the image and class an RLE belongs to, for error messages"
     parts = [f"image {img_id}" if img_id is not None else None, f"class {cls}" if cls is not None else None]
     parts = [p for p in parts if p]
     return f"RLE of {', '.join(parts)}" if parts else "RLE"
 
-# %% ../nbs/00_core.ipynb #7c939b88
-def _bad_token(rle):
-    "First token of `rle` that is not a plain integer"
-    return next((t for t in rle.split() if not t.lstrip('+-').isdigit()), None)
-
-def parse_rle(rle:str, # Kaggle RLE: 'start length start length ...', 1-based, column-major
-              n_px:int=None, # number of pixels of the image (H*W); runs beyond it are an error
-              img_id=None, # image name, only used in error messages
-              cls=None, # class, only used in error messages
-             )->tuple: # (starts, lengths): int64 arrays, 0-based starts
-    "Parse and validate `rle` into 0-based run starts and run lengths"
-    where = _where(img_id, cls)
+# %% ../nbs/00_core.ipynb #c3598cc2
+def _numbers(rle, img_id=None, cls=None)->np.ndarray:
+    "All numbers of `rle` as int64, or an error naming the first token that is not one"
     if rle is None or (isinstance(rle, float) and np.isnan(rle)): rle = ''
-    if not isinstance(rle, str): raise TypeError(f"{where}: expected a string, got {type(rle).__name__}")
+    if not isinstance(rle, str): raise TypeError(f"{_where(img_id, cls)}: expected a string, got {type(rle).__name__}")
     try: a = np.fromstring(rle, dtype=np.int64, sep=' ')
     except ValueError: a = None
     if a is None or (a.size == 0 and rle.strip()):
-        bad = _bad_token(rle) or rle.strip()[:20]
-        raise ValueError(f"{where}: {bad!r} is not an integer; an RLE holds only whole numbers separated by spaces")
+        bad = next((t for t in rle.split() if not t.lstrip('+-').isdigit()), rle.strip()[:20])
+        raise ValueError(f"{_where(img_id, cls)}: {bad!r} is not an integer; an RLE holds only whole numbers separated by spaces")
     if a.size % 2:
-        raise ValueError(f"{where}: odd number of values ({a.size}); an RLE is a list of 'start length' pairs")
-    st,ln = a[0::2]-1,a[1::2]
-    if st.size == 0: return st,ln
+        raise ValueError(f"{_where(img_id, cls)}: odd number of values ({a.size}); an RLE is a list of 'start length' pairs")
+    return a
+
+def _explain(st, ln, n_px, where):
+    "Raise the error that describes what is wrong with runs `st` (0-based starts) and `ln`"
     if (i := np.flatnonzero(st < 0)).size:
         raise ValueError(f"{where}: run {i[0]+1} starts at pixel {st[i[0]]+1}; pixels are numbered from 1")
     if (i := np.flatnonzero(ln <= 0)).size:
@@ -59,9 +52,33 @@ def parse_rle(rle:str, # Kaggle RLE: 'start length start length ...', 1-based, c
     if n_px is not None and end[-1] > n_px:
         raise ValueError(f"{where}: run {st.size} ends at pixel {end[-1]}, beyond the {n_px} pixels of the image; "
                          "is the image size right?")
-    return st,ln
 
-# %% ../nbs/00_core.ipynb #e75e30db
+def _runs(rle, n_px=None, img_id=None, cls=None)->tuple:
+    "The numbers of `rle` and its alternating run/gap lengths (run, gap, run, ..., run), validated"
+    try: a = np.fromstring(rle, dtype=np.int64, sep=' ')
+    except (ValueError, TypeError): a = None
+    if a is None or a.size % 2 or a.size == 0: a = _numbers(rle, img_id, cls)
+    if a.size == 0: return a,a
+    lens = np.empty(a.size-1, np.int64)
+    lens[0::2] = a[1::2]
+    np.subtract(a[2::2], a[:-2:2] + a[1:-1:2], out=lens[1::2])
+    if a[0] < 1 or lens.min() < 0 or lens[0::2].min() <= 0 or (n_px is not None and a[-2]-1+a[-1] > n_px):
+        _explain(a[0::2]-1, a[1::2], n_px, _where(img_id, cls))
+    return a,lens
+
+def parse_rle(rle:str, # Kaggle RLE: 'start length start length ...', 1-based, column-major
+              n_px:int=None, # number of pixels of the image (H*W); runs beyond it are an error
+              img_id=None, # image name, only used in error messages
+              cls=None, # class, only used in error messages
+             )->tuple: # (starts, lengths): int64 arrays, 0-based starts
+    "Parse and validate `rle` into 0-based run starts and run lengths"
+    a,_ = _runs(rle, n_px, img_id, cls)
+    return a[0::2]-1,a[1::2]
+
+# %% ../nbs/00_core.ipynb #62a8a26f
+_ALT = np.zeros(1 << 16, np.uint8)
+_ALT[0::2] = 1  # run, gap, run, ...: the values `np.repeat` spreads over the run and gap lengths
+
 def rle2mask(rle:str, # Kaggle RLE ('' for an empty mask)
              shape:tuple, # (H, W) of the image
              img_id=None, # image name, only used in error messages
@@ -69,18 +86,14 @@ def rle2mask(rle:str, # Kaggle RLE ('' for an empty mask)
             )->np.ndarray: # uint8 (H, W) mask of 0 and 1
     "Decode a Kaggle RLE string into a uint8 (H, W) mask"
     h,w = shape
-    st,ln = parse_rle(rle, h*w, img_id, cls)
-    if st.size == 0: return np.zeros((w, h), np.uint8).T
-    lens = np.empty(2*st.size+1, np.int64)
-    lens[0] = st[0]
-    lens[1:-1:2] = ln
-    lens[2:-1:2] = st[1:] - (st[:-1]+ln[:-1])
-    lens[-1] = h*w - st[-1] - ln[-1]
-    vals = np.zeros(lens.size, np.uint8)
-    vals[1::2] = 1
-    return np.repeat(vals, lens).reshape(w, h).T
+    a,lens = _runs(rle, h*w, img_id, cls)
+    flat = np.zeros(h*w, np.uint8)
+    if a.size:
+        vals = _ALT[:lens.size] if lens.size <= _ALT.size else np.resize(_ALT[:2], lens.size)
+        flat[a[0]-1:a[-2]-1+a[-1]] = np.repeat(vals, lens)
+    return flat.reshape(w, h).T
 
-# %% ../nbs/00_core.ipynb #40a823ad
+# %% ../nbs/00_core.ipynb #eb647186
 def mask2rle(mask:np.ndarray, # (H, W) mask; any non-zero pixel is part of the defect
             )->str: # Kaggle RLE, '' for an empty mask
     "Encode a (H, W) mask as a Kaggle RLE string"
@@ -105,7 +118,7 @@ def mask2rle(mask:np.ndarray, # (H, W) mask; any non-zero pixel is part of the d
     pos[1::2] -= pos[::2]
     return ' '.join(map(str, pos.tolist()))
 
-# %% ../nbs/00_core.ipynb #d70cf834
+# %% ../nbs/00_core.ipynb #15c0b8b7
 def rles2mask(rles:list, # one RLE string per class, '' (or None) for no defect
               shape:tuple, # (H, W) of the image
               img_id=None, # image name, only used in error messages
@@ -120,7 +133,7 @@ def mask2rles(mask:np.ndarray, # (C, H, W) mask
     if m.ndim != 3: raise ValueError(f"mask2rles takes a (C, H, W) mask, got shape {m.shape}")
     return [mask2rle(o) for o in m]
 
-# %% ../nbs/00_core.ipynb #ba565cff
+# %% ../nbs/00_core.ipynb #5d30f126
 class ImageReadError(OSError):
     "An image file exists but cannot be decoded (truncated, corrupt, or not an image)"
 
@@ -148,7 +161,7 @@ def image_size(fn)->tuple:
     except (UnidentifiedImageError, OSError, SyntaxError) as e: raise ImageReadError(f"cannot read image {fn}: {e}") from e
     return h,w
 
-# %% ../nbs/00_core.ipynb #fb9770d4
+# %% ../nbs/00_core.ipynb #314ed768
 CLASS_COLOURS = np.array([[230, 40, 40], [40, 200, 40], [40, 110, 255], [255, 200, 0],
                           [200, 60, 220], [0, 210, 210], [255, 120, 40], [150, 150, 255]], dtype=np.uint8)
 

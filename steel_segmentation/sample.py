@@ -7,7 +7,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/sample.html.md"""
 # %% auto #0
 __all__ = ['DEFECT_KINDS', 'steel_texture', 'make_image', 'make_images', 'make_sample', 'cache_dir', 'sample_path']
 
-# %% ../nbs/02_sample.ipynb #28806f71
+# %% ../nbs/02_sample.ipynb #4aee21e0
 import os, shutil, tempfile
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from fastprogress.fastprogress import progress_bar
 from .core import mask2rles
 from .data import labels2rows, read_labels, get_masks
 
-# %% ../nbs/02_sample.ipynb #e94d96d0
+# %% ../nbs/02_sample.ipynb #9b18c0a2
 def _smooth_noise(rng, h, w, cells):
     "Smooth random field of shape (h, w), `cells` (rows, cols) control points, unit spread"
     small = rng.standard_normal(cells).astype(np.float32)
@@ -42,7 +42,7 @@ def steel_texture(rng:np.random.Generator, # random generator (the image is full
         img *= (0.18 + 0.82*ramp)[None]
     return img
 
-# %% ../nbs/02_sample.ipynb #a057fac1
+# %% ../nbs/02_sample.ipynb #5587e232
 def _box(cy, cx, ry, rx, h, w):
     y0,y1,x0,x1 = max(int(cy-ry)-1, 0),min(int(cy+ry)+2, h),max(int(cx-rx)-1, 0),min(int(cx+rx)+2, w)
     yy,xx = np.ogrid[y0:y1, x0:x1]
@@ -103,7 +103,7 @@ def _blob(rng, img, s, f):
 DEFECT_KINDS = {'pits': _pits, 'scratch': _scratch, 'patch': _patch, 'blob': _blob}
 _KIND_WEIGHTS = np.array([0.9, 0.5, 3.0, 0.8])
 
-# %% ../nbs/02_sample.ipynb #0c0ccc7d
+# %% ../nbs/02_sample.ipynb #07ac8efd
 def make_image(rng:np.random.Generator, # random generator
                size:tuple=(256, 1600), # (H, W)
                n_classes:int=4, # number of defect classes
@@ -128,7 +128,7 @@ def make_image(rng:np.random.Generator, # random generator
         taken |= masks[c]
     return np.clip(img, 0, 255).astype(np.uint8),masks.astype(np.uint8)
 
-# %% ../nbs/02_sample.ipynb #4aa2e1f0
+# %% ../nbs/02_sample.ipynb #25f00959
 def make_images(n:int, # number of images
                 size:tuple=(256, 1600), # (H, W)
                 n_classes:int=4, # number of defect classes
@@ -144,7 +144,7 @@ def make_images(n:int, # number of images
         img,msk = make_image(np.random.default_rng(child), size, n_classes, **kwargs)
         yield str(name),img,msk
 
-# %% ../nbs/02_sample.ipynb #2e50be9a
+# %% ../nbs/02_sample.ipynb #1f4b4f6a
 def _save(img, fn): Image.fromarray(img).convert('RGB').save(fn, quality=92)
 
 def make_sample(path, # folder to create
@@ -163,7 +163,7 @@ def make_sample(path, # folder to create
     if h < 8 or w < 8: raise ValueError(f"size {h}x{w} is too small: use at least 8x8")
     if n_classes < 1: raise ValueError(f"n_classes must be at least 1, got {n_classes}")
     if path.exists() and any(path.iterdir()) and not overwrite:
-        raise FileExistsError(f"{path} exists and is not empty: choose another folder or pass overwrite=True")
+        raise FileExistsError(f"{path} exists and is not empty: choose another folder or overwrite it (overwrite=True, --overwrite)")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}-'))
     try:
@@ -187,7 +187,7 @@ def make_sample(path, # folder to create
         raise
     return path
 
-# %% ../nbs/02_sample.ipynb #5137197a
+# %% ../nbs/02_sample.ipynb #e51ced3e
 def cache_dir()->Path:
     "Folder for cached sample data"
     d = os.environ.get('STEEL_SEGMENTATION_CACHE') or Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'steel_segmentation'
