@@ -9,7 +9,7 @@ __all__ = ['IMG_EXTS', 'COMPETITION', 'LAYOUT', 'read_rle_csv', 'list_images', '
            'get_masks', 'labels2rows', 'class_sets', 'get_folds', 'image_hash', 'duplicate_groups', 'KaggleError',
            'check_layout', 'unpack_competition', 'download']
 
-# %% ../nbs/01_data.ipynb #7db25ec1
+# %% ../nbs/01_data.ipynb #8267ffdb
 import contextlib, io, os, shutil, tempfile, warnings, zipfile
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from fastprogress.fastprogress import progress_bar
 
 from .core import parse_rle, rle2mask, open_image, image_size
 
-# %% ../nbs/01_data.ipynb #abe53031
+# %% ../nbs/01_data.ipynb #58247a58
 _CUR_COLS,_OLD_COLS = ['ImageId', 'ClassId', 'EncodedPixels'],['ImageId_ClassId', 'EncodedPixels']
 
 def _class_ids(s:pd.Series, fn, n_classes=None):
@@ -61,7 +61,7 @@ def read_rle_csv(fn, # a train.csv in the current or the old Kaggle format
         raise ValueError(f"{fn}: {int(dup.sum())} duplicate row(s), e.g. image {r.ImageId} class {r.ClassId} has two masks")
     return df,images
 
-# %% ../nbs/01_data.ipynb #3665ba6b
+# %% ../nbs/01_data.ipynb #7ecd5151
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
 
 def list_images(folder)->list:
@@ -79,7 +79,7 @@ def classes(labels:pd.DataFrame)->list:
     "The class columns of a labels table"
     return [c for c in labels.columns if c != 'ImageId']
 
-# %% ../nbs/01_data.ipynb #650cc593
+# %% ../nbs/01_data.ipynb #903ecb33
 def read_labels(path, # Kaggle folder (or any folder laid out the same way)
                 csv:str='train.csv', # labels file, relative to `path`, in either Kaggle format
                 img_dir:str='train_images', # image folder, relative to `path`; None when there are no images
@@ -124,7 +124,7 @@ def read_labels(path, # Kaggle folder (or any folder laid out the same way)
     labels.attrs['shape'] = (h, w)
     return labels
 
-# %% ../nbs/01_data.ipynb #c13769d9
+# %% ../nbs/01_data.ipynb #80dfd286
 def label_counts(labels:pd.DataFrame)->pd.DataFrame:
     "Images and masks per class, and defect-free images, in a labels table"
     has = labels[classes(labels)] != ''
@@ -144,7 +144,7 @@ def get_masks(labels:pd.DataFrame, # labels table
     row = labels.iloc[i]
     return np.stack([rle2mask(row[c], shape, row.ImageId, c) for c in classes(labels)])
 
-# %% ../nbs/01_data.ipynb #d7edc77f
+# %% ../nbs/01_data.ipynb #2138cd30
 def labels2rows(labels:pd.DataFrame, # labels table
                 fmt:str='current', # 'current' (ImageId,ClassId,EncodedPixels; masks only) or 'old' (ImageId_ClassId,EncodedPixels; every pair)
                )->pd.DataFrame:
@@ -158,7 +158,7 @@ def labels2rows(labels:pd.DataFrame, # labels table
                                           'EncodedPixels': long.EncodedPixels})
     raise ValueError(f"unknown format {fmt!r}: use 'current' or 'old'")
 
-# %% ../nbs/01_data.ipynb #bceda24f
+# %% ../nbs/01_data.ipynb #565c2765
 def class_sets(labels:pd.DataFrame)->pd.Series:
     "The set of classes of each image, as a string: '' for defect-free, '1', '34', ..."
     has = labels[classes(labels)] != ''
@@ -185,7 +185,7 @@ def get_folds(labels:pd.DataFrame, # labels table
         for k,(_,val) in enumerate(skf.split(np.zeros(n), y, groups)): folds[val] = k
     return folds
 
-# %% ../nbs/01_data.ipynb #955fee15
+# %% ../nbs/01_data.ipynb #a968e64b
 def image_hash(fn, hs:tuple=(8, 32))->np.ndarray:
     "Difference hash of an image: the signs of horizontal gradients of a tiny grey copy, as packed bits"
     h,w = hs
@@ -210,7 +210,7 @@ def duplicate_groups(fns:list, # image files
     roots = np.array([find(i) for i in range(len(hashes))], dtype=int)
     return np.unique(roots, return_inverse=True)[1] if len(roots) else roots
 
-# %% ../nbs/01_data.ipynb #85d3b46d
+# %% ../nbs/01_data.ipynb #4ff2168b
 COMPETITION = 'severstal-steel-defect-detection'
 LAYOUT = ('train.csv', 'train_images', 'test_images', 'sample_submission.csv')
 
@@ -251,7 +251,7 @@ def unpack_competition(zip_fn, # the competition archive downloaded from Kaggle
             os.replace(o, dest)
     return path
 
-# %% ../nbs/01_data.ipynb #f30a2e4d
+# %% ../nbs/01_data.ipynb #4355548b
 _CRED_HELP = ("Kaggle credentials not found. Create an API token on kaggle.com (Settings > API > Create New Token) and "
               "save it as ~/.kaggle/kaggle.json (chmod 600), or set KAGGLE_USERNAME and KAGGLE_KEY. Then accept the "
               "competition rules at https://www.kaggle.com/c/{comp}/rules before downloading.")
