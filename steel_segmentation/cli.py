@@ -7,7 +7,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/cli.html.md"""
 # %% auto #0
 __all__ = ['parse_size', 'user_errors', 'steel_sample', 'steel_download', 'demo_report', 'steel_demo']
 
-# %% ../nbs/20_cli.ipynb #27ac9c10
+# %% ../nbs/20_cli.ipynb #2ddb9002
 import contextlib, sys
 from pathlib import Path
 from typing import Annotated
@@ -19,7 +19,7 @@ from .core import ImageReadError, open_image, overlay_masks, CLASS_COLOURS
 from .data import read_labels, label_counts, get_folds, class_sets, classes, get_masks, download, KaggleError
 from .sample import make_sample
 
-# %% ../nbs/20_cli.ipynb #a0e33649
+# %% ../nbs/20_cli.ipynb #8a7949b0
 def parse_size(s:str)->tuple:
     "'256x1600' -> (256, 1600): an image size as height x width"
     try: h,w = (int(o) for o in str(s).lower().replace('*', 'x').split('x'))
@@ -35,7 +35,7 @@ def user_errors():
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
 
-# %% ../nbs/20_cli.ipynb #7e651b5d
+# %% ../nbs/20_cli.ipynb #b59adcb0
 @call_parse
 def steel_sample(
     path:str, # folder to create
@@ -49,11 +49,11 @@ def steel_sample(
     "Write a synthetic steel-defect dataset in the Kaggle layout"
     with user_errors():
         p = make_sample(path, n_train, n_test, parse_size(size), n_classes, seed, overwrite=overwrite)
-        print(label_counts(read_labels(p)).to_string())
+        print(label_counts(read_labels(p, n_classes=n_classes)).to_string())
         for o in ['train.csv', 'train_images', 'test_images', 'sample_submission.csv', 'test_labels.csv']: print(p/o)
     return p
 
-# %% ../nbs/20_cli.ipynb #5477c750
+# %% ../nbs/20_cli.ipynb #66727a03
 @call_parse
 def steel_download(
     path:Annotated[str, {'opt': False, 'nargs': '?'}]='data/severstal', # folder for the competition files
@@ -66,7 +66,7 @@ def steel_download(
         print(p)
     return p
 
-# %% ../nbs/20_cli.ipynb #1e7ad0a9
+# %% ../nbs/20_cli.ipynb #f5cf384b
 def demo_report(labels, # labels table
                 path, # the dataset folder
                 fn, # PNG to write
@@ -79,7 +79,7 @@ def demo_report(labels, # labels table
     counts = label_counts(labels)
     cls = classes(labels)
     sets = class_sets(labels)
-    picks = [sets.index[sets.str.contains(c)][0] for c in cls if sets.str.contains(c).any()][:n]
+    picks = [labels.index[labels[c] != ''][0] for c in cls if (labels[c] != '').any()][:n]
     fig = plt.figure(figsize=(11, 2.6 + 2.1*len(picks)))
     gs = fig.add_gridspec(1 + len(picks), 1, height_ratios=[2.6] + [2.1]*len(picks))
     ax = fig.add_subplot(gs[0])
@@ -89,7 +89,7 @@ def demo_report(labels, # labels table
     for i,k in enumerate(picks):
         a = fig.add_subplot(gs[1+i])
         a.imshow(overlay_masks(open_image(Path(path)/'train_images'/labels.ImageId[k], 'L'), get_masks(labels, k)))
-        a.set_title(f'{labels.ImageId[k]}: class {", ".join(sets[k])}', fontsize=8, loc='left'); a.axis('off')
+        a.set_title(f'{labels.ImageId[k]}: class {sets[k].replace("+", ", ")}', fontsize=8, loc='left'); a.axis('off')
     fig.legend(handles=[Patch(color=CLASS_COLOURS[i % len(CLASS_COLOURS)]/255, label=f'class {c}') for i,c in enumerate(cls)],
                loc='lower center', ncol=len(cls), fontsize=8)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
@@ -97,6 +97,12 @@ def demo_report(labels, # labels table
     fig.savefig(fn, dpi=90)
     plt.close(fig)
     return fn
+
+_SAMPLE_FILES = {'train.csv', 'train_images', 'test_images', 'sample_submission.csv', 'test_labels.csv'}
+
+def _is_sample(p:Path)->bool:
+    "Whether folder `p` holds only what `make_sample` writes (so replacing it loses nothing else)"
+    return p.is_dir() and {o.name for o in p.iterdir()} <= _SAMPLE_FILES
 
 @call_parse
 def steel_demo(
@@ -110,8 +116,11 @@ def steel_demo(
     with user_errors():
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        data = make_sample(out/'sample', n_train, n_test, parse_size(size), seed=seed, overwrite=True)
-        labels = read_labels(data)
+        data = out/'sample'
+        if data.exists() and not _is_sample(data):
+            raise FileExistsError(f"{data} holds files that are not a sample dataset; choose another --out")
+        data = make_sample(data, n_train, n_test, parse_size(size), seed=seed, overwrite=True)
+        labels = read_labels(data, n_classes=4)
         print(f"Labels of {data}:")
         print(label_counts(labels).to_string())
         folds = get_folds(labels, n_splits=min(5, len(labels)), seed=seed)

@@ -8,25 +8,26 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/core.html.md"""
 __all__ = ['CLASS_COLOURS', 'parse_rle', 'rle2mask', 'mask2rle', 'rles2mask', 'mask2rles', 'ImageReadError', 'open_image',
            'image_size', 'overlay_masks']
 
-# %% ../nbs/00_core.ipynb #aa190b69
+# %% ../nbs/00_core.ipynb #7d86cb34
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-# %% ../nbs/00_core.ipynb #44d2c250
+# %% ../nbs/00_core.ipynb #a0c71450
 def _where(img_id=None, cls=None):
     "Text naming the image and class an RLE belongs to, for error messages"
     parts = [f"image {img_id}" if img_id is not None else None, f"class {cls}" if cls is not None else None]
     parts = [p for p in parts if p]
     return f"RLE of {', '.join(parts)}" if parts else "RLE"
 
-# %% ../nbs/00_core.ipynb #c3598cc2
+# %% ../nbs/00_core.ipynb #c271720c
 def _numbers(rle, img_id=None, cls=None)->np.ndarray:
     "All numbers of `rle` as int64, or an error naming the first token that is not one"
     if rle is None or (isinstance(rle, float) and np.isnan(rle)): rle = ''
     if not isinstance(rle, str): raise TypeError(f"{_where(img_id, cls)}: expected a string, got {type(rle).__name__}")
+    if not rle.strip(): return np.zeros(0, np.int64)
     try: a = np.fromstring(rle, dtype=np.int64, sep=' ')
     except ValueError: a = None
     if a is None or (a.size == 0 and rle.strip()):
@@ -38,6 +39,8 @@ def _numbers(rle, img_id=None, cls=None)->np.ndarray:
 
 def _explain(st, ln, n_px, where):
     "Raise the error that describes what is wrong with runs `st` (0-based starts) and `ln`"
+    big = np.iinfo(np.int64).max
+    if ((st == big-1) | (ln == big)).any(): raise ValueError(f"{where}: a number is too large ({big} or more)")
     if (i := np.flatnonzero(st < 0)).size:
         raise ValueError(f"{where}: run {i[0]+1} starts at pixel {st[i[0]]+1}; pixels are numbered from 1")
     if (i := np.flatnonzero(ln <= 0)).size:
@@ -45,6 +48,10 @@ def _explain(st, ln, n_px, where):
     if (i := np.flatnonzero(st[1:] <= st[:-1])).size:
         k = i[0]+1
         raise ValueError(f"{where}: runs are not sorted: run {k+1} starts at pixel {st[k]+1}, after run {k} at pixel {st[k-1]+1}")
+    if n_px is not None and (i := np.flatnonzero((st >= n_px) | (ln > n_px))).size:
+        k = i[0]
+        raise ValueError(f"{where}: run {k+1} (start {st[k]+1}, length {ln[k]}) does not fit in the {n_px} pixels of the image; "
+                         "is the image size right?")
     end = st+ln
     if (i := np.flatnonzero(st[1:] < end[:-1])).size:
         k = i[0]+1
@@ -52,6 +59,7 @@ def _explain(st, ln, n_px, where):
     if n_px is not None and end[-1] > n_px:
         raise ValueError(f"{where}: run {st.size} ends at pixel {end[-1]}, beyond the {n_px} pixels of the image; "
                          "is the image size right?")
+    raise ValueError(f"{where}: invalid runs")
 
 def _runs(rle, n_px=None, img_id=None, cls=None)->tuple:
     "The numbers of `rle` and its alternating run/gap lengths (run, gap, run, ..., run), validated"
@@ -59,10 +67,12 @@ def _runs(rle, n_px=None, img_id=None, cls=None)->tuple:
     except (ValueError, TypeError): a = None
     if a is None or a.size % 2 or a.size == 0: a = _numbers(rle, img_id, cls)
     if a.size == 0: return a,a
+    # every number is a start or a length, so bounding them all first keeps the arithmetic below from overflowing
+    if a.min() < 1 or a.max() > (n_px or 1 << 62): _explain(a[0::2]-1, a[1::2], n_px, _where(img_id, cls))
     lens = np.empty(a.size-1, np.int64)
     lens[0::2] = a[1::2]
     np.subtract(a[2::2], a[:-2:2] + a[1:-1:2], out=lens[1::2])
-    if a[0] < 1 or lens.min() < 0 or lens[0::2].min() <= 0 or (n_px is not None and a[-2]-1+a[-1] > n_px):
+    if lens.min() < 0 or (n_px is not None and a[-2]-1+a[-1] > n_px):
         _explain(a[0::2]-1, a[1::2], n_px, _where(img_id, cls))
     return a,lens
 
@@ -75,7 +85,7 @@ def parse_rle(rle:str, # Kaggle RLE: 'start length start length ...', 1-based, c
     a,_ = _runs(rle, n_px, img_id, cls)
     return a[0::2]-1,a[1::2]
 
-# %% ../nbs/00_core.ipynb #62a8a26f
+# %% ../nbs/00_core.ipynb #f0e106ee
 _ALT = np.zeros(1 << 16, np.uint8)
 _ALT[0::2] = 1  # run, gap, run, ...: the values `np.repeat` spreads over the run and gap lengths
 
@@ -93,7 +103,7 @@ def rle2mask(rle:str, # Kaggle RLE ('' for an empty mask)
         flat[a[0]-1:a[-2]-1+a[-1]] = np.repeat(vals, lens)
     return flat.reshape(w, h).T
 
-# %% ../nbs/00_core.ipynb #eb647186
+# %% ../nbs/00_core.ipynb #cd822167
 def mask2rle(mask:np.ndarray, # (H, W) mask; any non-zero pixel is part of the defect
             )->str: # Kaggle RLE, '' for an empty mask
     "Encode a (H, W) mask as a Kaggle RLE string"
@@ -118,7 +128,7 @@ def mask2rle(mask:np.ndarray, # (H, W) mask; any non-zero pixel is part of the d
     pos[1::2] -= pos[::2]
     return ' '.join(map(str, pos.tolist()))
 
-# %% ../nbs/00_core.ipynb #15c0b8b7
+# %% ../nbs/00_core.ipynb #e3955cb8
 def rles2mask(rles:list, # one RLE string per class, '' (or None) for no defect
               shape:tuple, # (H, W) of the image
               img_id=None, # image name, only used in error messages
@@ -133,7 +143,7 @@ def mask2rles(mask:np.ndarray, # (C, H, W) mask
     if m.ndim != 3: raise ValueError(f"mask2rles takes a (C, H, W) mask, got shape {m.shape}")
     return [mask2rle(o) for o in m]
 
-# %% ../nbs/00_core.ipynb #5d30f126
+# %% ../nbs/00_core.ipynb #f8c5a4a6
 class ImageReadError(OSError):
     "An image file exists but cannot be decoded (truncated, corrupt, or not an image)"
 
@@ -161,7 +171,7 @@ def image_size(fn)->tuple:
     except (UnidentifiedImageError, OSError, SyntaxError) as e: raise ImageReadError(f"cannot read image {fn}: {e}") from e
     return h,w
 
-# %% ../nbs/00_core.ipynb #314ed768
+# %% ../nbs/00_core.ipynb #d6b13ef0
 CLASS_COLOURS = np.array([[230, 40, 40], [40, 200, 40], [40, 110, 255], [255, 200, 0],
                           [200, 60, 220], [0, 210, 210], [255, 120, 40], [150, 150, 255]], dtype=np.uint8)
 

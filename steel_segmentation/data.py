@@ -9,7 +9,7 @@ __all__ = ['IMG_EXTS', 'COMPETITION', 'LAYOUT', 'read_rle_csv', 'list_images', '
            'get_masks', 'labels2rows', 'class_sets', 'get_folds', 'image_hash', 'duplicate_groups', 'KaggleError',
            'check_layout', 'unpack_competition', 'download']
 
-# %% ../nbs/01_data.ipynb #8267ffdb
+# %% ../nbs/01_data.ipynb #e5244478
 import contextlib, io, os, shutil, tempfile, warnings, zipfile
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from fastprogress.fastprogress import progress_bar
 
 from .core import parse_rle, rle2mask, open_image, image_size
 
-# %% ../nbs/01_data.ipynb #58247a58
+# %% ../nbs/01_data.ipynb #14b80d60
 _CUR_COLS,_OLD_COLS = ['ImageId', 'ClassId', 'EncodedPixels'],['ImageId_ClassId', 'EncodedPixels']
 
 def _class_ids(s:pd.Series, fn, n_classes=None):
@@ -39,7 +39,8 @@ def read_rle_csv(fn, # a train.csv in the current or the old Kaggle format
     "Read either Kaggle label format into a long table of the non-empty masks"
     fn = Path(fn)
     if not fn.exists(): raise FileNotFoundError(f"labels file not found: {fn}")
-    df = pd.read_csv(fn, dtype=str, keep_default_na=False)
+    try: df = pd.read_csv(fn, dtype=str, keep_default_na=False, encoding='utf-8-sig')
+    except pd.errors.EmptyDataError: raise ValueError(f"{fn} is empty: expected a header ({','.join(_CUR_COLS)})") from None
     cols = list(df.columns)
     if set(_CUR_COLS) <= set(cols): df = df[_CUR_COLS].copy()
     elif set(_OLD_COLS) <= set(cols):
@@ -61,7 +62,7 @@ def read_rle_csv(fn, # a train.csv in the current or the old Kaggle format
         raise ValueError(f"{fn}: {int(dup.sum())} duplicate row(s), e.g. image {r.ImageId} class {r.ClassId} has two masks")
     return df,images
 
-# %% ../nbs/01_data.ipynb #7ecd5151
+# %% ../nbs/01_data.ipynb #551ce17e
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
 
 def list_images(folder)->list:
@@ -79,7 +80,7 @@ def classes(labels:pd.DataFrame)->list:
     "The class columns of a labels table"
     return [c for c in labels.columns if c != 'ImageId']
 
-# %% ../nbs/01_data.ipynb #903ecb33
+# %% ../nbs/01_data.ipynb #399064d7
 def read_labels(path, # Kaggle folder (or any folder laid out the same way)
                 csv:str='train.csv', # labels file, relative to `path`, in either Kaggle format
                 img_dir:str='train_images', # image folder, relative to `path`; None when there are no images
@@ -124,7 +125,7 @@ def read_labels(path, # Kaggle folder (or any folder laid out the same way)
     labels.attrs['shape'] = (h, w)
     return labels
 
-# %% ../nbs/01_data.ipynb #80dfd286
+# %% ../nbs/01_data.ipynb #a81f588f
 def label_counts(labels:pd.DataFrame)->pd.DataFrame:
     "Images and masks per class, and defect-free images, in a labels table"
     has = labels[classes(labels)] != ''
@@ -144,7 +145,7 @@ def get_masks(labels:pd.DataFrame, # labels table
     row = labels.iloc[i]
     return np.stack([rle2mask(row[c], shape, row.ImageId, c) for c in classes(labels)])
 
-# %% ../nbs/01_data.ipynb #2138cd30
+# %% ../nbs/01_data.ipynb #31183d42
 def labels2rows(labels:pd.DataFrame, # labels table
                 fmt:str='current', # 'current' (ImageId,ClassId,EncodedPixels; masks only) or 'old' (ImageId_ClassId,EncodedPixels; every pair)
                )->pd.DataFrame:
@@ -158,11 +159,11 @@ def labels2rows(labels:pd.DataFrame, # labels table
                                           'EncodedPixels': long.EncodedPixels})
     raise ValueError(f"unknown format {fmt!r}: use 'current' or 'old'")
 
-# %% ../nbs/01_data.ipynb #565c2765
+# %% ../nbs/01_data.ipynb #360b15b6
 def class_sets(labels:pd.DataFrame)->pd.Series:
-    "The set of classes of each image, as a string: '' for defect-free, '1', '34', ..."
+    "The set of classes of each image, as a string: '' for defect-free, '1', '3+4', ..."
     has = labels[classes(labels)] != ''
-    return pd.Series([''.join(c for c,h in zip(has.columns, r) if h) for r in has.to_numpy()], index=labels.index)
+    return pd.Series(['+'.join(c for c,h in zip(has.columns, r) if h) for r in has.to_numpy()], index=labels.index)
 
 def get_folds(labels:pd.DataFrame, # labels table
               n_splits:int=5, # number of folds
@@ -177,7 +178,12 @@ def get_folds(labels:pd.DataFrame, # labels table
     if len(groups) != n: raise ValueError(f"groups has {len(groups)} entries for {n} images")
     if len(np.unique(groups)) < n_splits:
         raise ValueError(f"cannot make {n_splits} folds from {len(np.unique(groups))} images (or groups)")
-    y = class_sets(labels).to_numpy()
+    # class sets rarer than the number of folds are pooled; with too few images of every kind, plain group folds
+    y = class_sets(labels)
+    counts = y.value_counts()
+    y = y.where(y.map(counts) >= n_splits, '<rare>')
+    if y.value_counts().max() < n_splits: y[:] = ''
+    y = y.to_numpy()
     folds = np.full(n, -1)
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', 'The least populated class')
@@ -185,7 +191,7 @@ def get_folds(labels:pd.DataFrame, # labels table
         for k,(_,val) in enumerate(skf.split(np.zeros(n), y, groups)): folds[val] = k
     return folds
 
-# %% ../nbs/01_data.ipynb #a968e64b
+# %% ../nbs/01_data.ipynb #12204aff
 def image_hash(fn, hs:tuple=(8, 32))->np.ndarray:
     "Difference hash of an image: the signs of horizontal gradients of a tiny grey copy, as packed bits"
     h,w = hs
@@ -198,19 +204,23 @@ def duplicate_groups(fns:list, # image files
                      hs:tuple=(8, 32), # hash grid (rows, columns)
                     )->np.ndarray: # group id of each image (equal ids = duplicates)
     "Group near-duplicate images by their difference hash"
-    hashes = np.stack([image_hash(f, hs) for f in progress_bar(list(fns), leave=False)]) if len(fns) else np.zeros((0, 1), np.uint8)
+    fns = list(fns)
+    hashes = np.stack([image_hash(f, hs) for f in progress_bar(fns, leave=False)]) if fns else np.zeros((0, 8), np.uint8)
+    hashes = np.pad(hashes, ((0, 0), (0, -hashes.shape[1] % 8))).view(np.uint64)
     parent = np.arange(len(hashes))
     def find(i):
         while parent[i] != i: parent[i] = parent[parent[i]]; i = parent[i]
         return i
-    for s in range(0, len(hashes), 512):
-        d = np.unpackbits(hashes[s:s+512, None] ^ hashes[None], axis=-1).sum(-1)
+    for s in range(0, len(hashes), 256):
+        d = np.bitwise_count(hashes[s:s+256, None] ^ hashes[None]).sum(-1)
         for i,j in zip(*np.nonzero(d <= max_dist)):
             if s+i < j: parent[find(s+i)] = find(j)
     roots = np.array([find(i) for i in range(len(hashes))], dtype=int)
-    return np.unique(roots, return_inverse=True)[1] if len(roots) else roots
+    if not len(roots): return roots
+    _,first,inv = np.unique(roots, return_index=True, return_inverse=True)
+    return np.argsort(np.argsort(first))[inv]  # numbered in order of first appearance
 
-# %% ../nbs/01_data.ipynb #4ff2168b
+# %% ../nbs/01_data.ipynb #748ad5cb
 COMPETITION = 'severstal-steel-defect-detection'
 LAYOUT = ('train.csv', 'train_images', 'test_images', 'sample_submission.csv')
 
@@ -251,9 +261,10 @@ def unpack_competition(zip_fn, # the competition archive downloaded from Kaggle
             os.replace(o, dest)
     return path
 
-# %% ../nbs/01_data.ipynb #4355548b
+# %% ../nbs/01_data.ipynb #24e121db
 _CRED_HELP = ("Kaggle credentials not found. Create an API token on kaggle.com (Settings > API > Create New Token) and "
-              "save it as ~/.kaggle/kaggle.json (chmod 600), or set KAGGLE_USERNAME and KAGGLE_KEY. Then accept the "
+              "save it as ~/.kaggle/kaggle.json (chmod 600), or set KAGGLE_USERNAME and KAGGLE_KEY (or KAGGLE_API_TOKEN). "
+              "Then accept the "
               "competition rules at https://www.kaggle.com/c/{comp}/rules before downloading.")
 
 def _kaggle_api(comp):

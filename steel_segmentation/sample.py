@@ -7,7 +7,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/sample.html.md"""
 # %% auto #0
 __all__ = ['DEFECT_KINDS', 'steel_texture', 'make_image', 'make_images', 'make_sample', 'cache_dir', 'sample_path']
 
-# %% ../nbs/02_sample.ipynb #4aee21e0
+# %% ../nbs/02_sample.ipynb #60d6c9a2
 import os, shutil, tempfile
 from pathlib import Path
 
@@ -17,9 +17,9 @@ from PIL import Image
 from fastprogress.fastprogress import progress_bar
 
 from .core import mask2rles
-from .data import labels2rows, read_labels, get_masks
+from .data import labels2rows, read_labels, get_masks, classes
 
-# %% ../nbs/02_sample.ipynb #9b18c0a2
+# %% ../nbs/02_sample.ipynb #a7b4c50f
 def _smooth_noise(rng, h, w, cells):
     "Smooth random field of shape (h, w), `cells` (rows, cols) control points, unit spread"
     small = rng.standard_normal(cells).astype(np.float32)
@@ -42,7 +42,7 @@ def steel_texture(rng:np.random.Generator, # random generator (the image is full
         img *= (0.18 + 0.82*ramp)[None]
     return img
 
-# %% ../nbs/02_sample.ipynb #5587e232
+# %% ../nbs/02_sample.ipynb #b800ba09
 def _box(cy, cx, ry, rx, h, w):
     y0,y1,x0,x1 = max(int(cy-ry)-1, 0),min(int(cy+ry)+2, h),max(int(cx-rx)-1, 0),min(int(cx+rx)+2, w)
     yy,xx = np.ogrid[y0:y1, x0:x1]
@@ -103,32 +103,36 @@ def _blob(rng, img, s, f):
 DEFECT_KINDS = {'pits': _pits, 'scratch': _scratch, 'patch': _patch, 'blob': _blob}
 _KIND_WEIGHTS = np.array([0.9, 0.5, 3.0, 0.8])
 
-# %% ../nbs/02_sample.ipynb #07ac8efd
+# %% ../nbs/02_sample.ipynb #9c7d4a03
 def make_image(rng:np.random.Generator, # random generator
                size:tuple=(256, 1600), # (H, W)
                n_classes:int=4, # number of defect classes
                p_empty:float=0.5, # share of defect-free images
                p_two:float=0.12, # chance that a defective image has a second class
+               cls:int=None, # draw a defect of this class (0-based) instead of drawing the classes at random
               )->tuple: # (uint8 (H, W) grey image, uint8 (C, H, W) masks)
     "One synthetic steel image and its defect masks"
     h,w = size
     img = steel_texture(rng, h, w)
     masks = np.zeros((n_classes, h, w), bool)
-    if rng.random() >= p_empty:
+    if cls is not None or rng.random() >= p_empty:
         p = np.resize(_KIND_WEIGHTS, n_classes); p = p/p.sum()
         n = 2 if (rng.random() < p_two and n_classes > 1) else 1
-        for c in sorted(rng.choice(n_classes, n, replace=False, p=p)):
+        picks = [cls] if cls is not None else rng.choice(n_classes, n, replace=False, p=p)
+        for c in sorted(picks):
             kind = list(DEFECT_KINDS.values())[c % 4]
             rnd = c // 4
             s,f = 0.8**rnd,0.85**rnd
             for _ in range(rng.integers(1, 3)): masks[c] |= kind(rng, img, s, f)
+            if cls is not None:  # a very thin scratch or tiny pits can vanish under an earlier class: draw until it shows
+                while not masks[c].any(): masks[c] |= kind(rng, img, s, f)
     taken = np.zeros((h, w), bool)
     for c in range(n_classes):
         masks[c] &= ~taken
         taken |= masks[c]
     return np.clip(img, 0, 255).astype(np.uint8),masks.astype(np.uint8)
 
-# %% ../nbs/02_sample.ipynb #25f00959
+# %% ../nbs/02_sample.ipynb #8ff42b71
 def make_images(n:int, # number of images
                 size:tuple=(256, 1600), # (H, W)
                 n_classes:int=4, # number of defect classes
@@ -140,11 +144,11 @@ def make_images(n:int, # number of images
     rng = np.random.default_rng(ss.spawn(1)[0])
     names = set()
     while len(names) < n: names.add(f"{int(rng.integers(16**9)):09x}.jpg")
-    for name,child in zip(rng.permutation(sorted(names)), ss.spawn(n)):
-        img,msk = make_image(np.random.default_rng(child), size, n_classes, **kwargs)
+    for i,(name,child) in enumerate(zip(rng.permutation(sorted(names)), ss.spawn(n))):
+        img,msk = make_image(np.random.default_rng(child), size, n_classes, cls=i if i < n_classes else None, **kwargs)
         yield str(name),img,msk
 
-# %% ../nbs/02_sample.ipynb #1f4b4f6a
+# %% ../nbs/02_sample.ipynb #d6086903
 def _save(img, fn): Image.fromarray(img).convert('RGB').save(fn, quality=92)
 
 def make_sample(path, # folder to create
@@ -162,6 +166,7 @@ def make_sample(path, # folder to create
     h,w = size
     if h < 8 or w < 8: raise ValueError(f"size {h}x{w} is too small: use at least 8x8")
     if n_classes < 1: raise ValueError(f"n_classes must be at least 1, got {n_classes}")
+    if path.exists() and not path.is_dir(): raise FileExistsError(f"{path} exists and is a file: choose another folder")
     if path.exists() and any(path.iterdir()) and not overwrite:
         raise FileExistsError(f"{path} exists and is not empty: choose another folder or overwrite it (overwrite=True, --overwrite)")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -187,7 +192,7 @@ def make_sample(path, # folder to create
         raise
     return path
 
-# %% ../nbs/02_sample.ipynb #e51ced3e
+# %% ../nbs/02_sample.ipynb #3cc3e9cf
 def cache_dir()->Path:
     "Folder for cached sample data"
     d = os.environ.get('STEEL_SEGMENTATION_CACHE') or Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'steel_segmentation'
