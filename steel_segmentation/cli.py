@@ -7,7 +7,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/cli.html.md"""
 # %% auto #0
 __all__ = ['parse_size', 'user_errors', 'steel_sample', 'steel_download', 'demo_report', 'steel_demo']
 
-# %% ../nbs/20_cli.ipynb #2ddb9002
+# %% ../nbs/20_cli.ipynb #9c8cf8cf
 import contextlib, sys
 from pathlib import Path
 from typing import Annotated
@@ -16,10 +16,10 @@ import numpy as np
 from fastcore.script import call_parse
 
 from .core import ImageReadError, open_image, overlay_masks, CLASS_COLOURS
-from .data import read_labels, label_counts, get_folds, class_sets, classes, get_masks, download, KaggleError
+from .data import read_labels, label_counts, get_folds, class_sets, classes, get_masks, download, KaggleError, LAYOUT
 from .sample import make_sample
 
-# %% ../nbs/20_cli.ipynb #8a7949b0
+# %% ../nbs/20_cli.ipynb #51fbbad5
 def parse_size(s:str)->tuple:
     "'256x1600' -> (256, 1600): an image size as height x width"
     try: h,w = (int(o) for o in str(s).lower().replace('*', 'x').split('x'))
@@ -35,7 +35,7 @@ def user_errors():
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
 
-# %% ../nbs/20_cli.ipynb #b59adcb0
+# %% ../nbs/20_cli.ipynb #4417d06e
 @call_parse
 def steel_sample(
     path:str, # folder to create
@@ -50,10 +50,10 @@ def steel_sample(
     with user_errors():
         p = make_sample(path, n_train, n_test, parse_size(size), n_classes, seed, overwrite=overwrite)
         print(label_counts(read_labels(p, n_classes=n_classes)).to_string())
-        for o in ['train.csv', 'train_images', 'test_images', 'sample_submission.csv', 'test_labels.csv']: print(p/o)
+        for o in [*LAYOUT, 'test_labels.csv']: print(p/o)
     return p
 
-# %% ../nbs/20_cli.ipynb #66727a03
+# %% ../nbs/20_cli.ipynb #c32cf35c
 @call_parse
 def steel_download(
     path:Annotated[str, {'opt': False, 'nargs': '?'}]='data/severstal', # folder for the competition files
@@ -66,7 +66,7 @@ def steel_download(
         print(p)
     return p
 
-# %% ../nbs/20_cli.ipynb #f5cf384b
+# %% ../nbs/20_cli.ipynb #dec0a366
 def demo_report(labels, # labels table
                 path, # the dataset folder
                 fn, # PNG to write
@@ -98,7 +98,7 @@ def demo_report(labels, # labels table
     plt.close(fig)
     return fn
 
-_SAMPLE_FILES = {'train.csv', 'train_images', 'test_images', 'sample_submission.csv', 'test_labels.csv'}
+_SAMPLE_FILES = {*LAYOUT, 'test_labels.csv'}
 
 def _is_sample(p:Path)->bool:
     "Whether folder `p` holds only what `make_sample` writes (so replacing it loses nothing else)"

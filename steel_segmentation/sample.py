@@ -7,7 +7,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/sample.html.md"""
 # %% auto #0
 __all__ = ['DEFECT_KINDS', 'steel_texture', 'make_image', 'make_images', 'make_sample', 'cache_dir', 'sample_path']
 
-# %% ../nbs/02_sample.ipynb #60d6c9a2
+# %% ../nbs/02_sample.ipynb #dd08641a
 import os, shutil, tempfile
 from pathlib import Path
 
@@ -17,9 +17,9 @@ from PIL import Image
 from fastprogress.fastprogress import progress_bar
 
 from .core import mask2rles
-from .data import labels2rows, read_labels, get_masks, classes
+from .data import labels2rows
 
-# %% ../nbs/02_sample.ipynb #a7b4c50f
+# %% ../nbs/02_sample.ipynb #1185230e
 def _smooth_noise(rng, h, w, cells):
     "Smooth random field of shape (h, w), `cells` (rows, cols) control points, unit spread"
     small = rng.standard_normal(cells).astype(np.float32)
@@ -42,7 +42,7 @@ def steel_texture(rng:np.random.Generator, # random generator (the image is full
         img *= (0.18 + 0.82*ramp)[None]
     return img
 
-# %% ../nbs/02_sample.ipynb #b800ba09
+# %% ../nbs/02_sample.ipynb #c05c384e
 def _box(cy, cx, ry, rx, h, w):
     y0,y1,x0,x1 = max(int(cy-ry)-1, 0),min(int(cy+ry)+2, h),max(int(cx-rx)-1, 0),min(int(cx+rx)+2, w)
     yy,xx = np.ogrid[y0:y1, x0:x1]
@@ -103,7 +103,7 @@ def _blob(rng, img, s, f):
 DEFECT_KINDS = {'pits': _pits, 'scratch': _scratch, 'patch': _patch, 'blob': _blob}
 _KIND_WEIGHTS = np.array([0.9, 0.5, 3.0, 0.8])
 
-# %% ../nbs/02_sample.ipynb #9c7d4a03
+# %% ../nbs/02_sample.ipynb #33555b66
 def make_image(rng:np.random.Generator, # random generator
                size:tuple=(256, 1600), # (H, W)
                n_classes:int=4, # number of defect classes
@@ -132,7 +132,7 @@ def make_image(rng:np.random.Generator, # random generator
         taken |= masks[c]
     return np.clip(img, 0, 255).astype(np.uint8),masks.astype(np.uint8)
 
-# %% ../nbs/02_sample.ipynb #8ff42b71
+# %% ../nbs/02_sample.ipynb #00b65d75
 def make_images(n:int, # number of images
                 size:tuple=(256, 1600), # (H, W)
                 n_classes:int=4, # number of defect classes
@@ -148,7 +148,7 @@ def make_images(n:int, # number of images
         img,msk = make_image(np.random.default_rng(child), size, n_classes, cls=i if i < n_classes else None, **kwargs)
         yield str(name),img,msk
 
-# %% ../nbs/02_sample.ipynb #d6086903
+# %% ../nbs/02_sample.ipynb #ebda407b
 def _save(img, fn): Image.fromarray(img).convert('RGB').save(fn, quality=92)
 
 def make_sample(path, # folder to create
@@ -192,7 +192,7 @@ def make_sample(path, # folder to create
         raise
     return path
 
-# %% ../nbs/02_sample.ipynb #3cc3e9cf
+# %% ../nbs/02_sample.ipynb #28468963
 def cache_dir()->Path:
     "Folder for cached sample data"
     d = os.environ.get('STEEL_SEGMENTATION_CACHE') or Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'steel_segmentation'
