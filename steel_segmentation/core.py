@@ -85,7 +85,7 @@ def parse_rle(rle:str, # Kaggle RLE: 'start length start length ...', 1-based, c
     a,_ = _runs(rle, n_px, img_id, cls)
     return a[0::2]-1,a[1::2]
 
-# %% ../nbs/00_core.ipynb #f0e106ee
+# %% ../nbs/00_core.ipynb #434d86a8
 _ALT = np.zeros(1 << 16, np.uint8)
 _ALT[0::2] = 1  # run, gap, run, ...: the values `np.repeat` spreads over the run and gap lengths
 
@@ -93,11 +93,15 @@ def rle2mask(rle:str, # Kaggle RLE ('' for an empty mask)
              shape:tuple, # (H, W) of the image
              img_id=None, # image name, only used in error messages
              cls=None, # class, only used in error messages
+             out:np.ndarray=None, # zeroed, C-contiguous uint8 buffer of H*W pixels to decode into, e.g. a plane of a stack
             )->np.ndarray: # uint8 (H, W) mask of 0 and 1
     "Decode a Kaggle RLE string into a uint8 (H, W) mask"
     h,w = shape
     a,lens = _runs(rle, h*w, img_id, cls)
-    flat = np.zeros(h*w, np.uint8)
+    if out is None: flat = np.zeros(h*w, np.uint8)
+    elif out.size != h*w or out.dtype != np.uint8 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous uint8 buffer of {h*w} pixels, got {out.dtype} {out.shape}")
+    else: flat = out.reshape(-1)
     if a.size:
         vals = _ALT[:lens.size] if lens.size <= _ALT.size else np.resize(_ALT[:2], lens.size)
         flat[a[0]-1:a[-2]-1+a[-1]] = np.repeat(vals, lens)
