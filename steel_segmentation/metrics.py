@@ -70,7 +70,7 @@ def hit_rates(pred, targ)->pd.DataFrame:
                           'defect': int(d.sum()), 'defect hit': float(p[d, c].float().mean()) if d.any() else float('nan')}
     return pd.DataFrame(rows).T.astype({'empty': int, 'defect': int})
 
-# %% ../nbs/06_metrics.ipynb #552074d6
+# %% ../nbs/06_metrics.ipynb #6117008e
 def _masks(pred, targ, thresh, min_area):
     "Binary (N, C, H, W) prediction and target from logits and a batch mask, in either mode"
     pred,targ = _plain(pred).detach(),_plain(targ)
@@ -93,7 +93,7 @@ class KaggleDice(Metric):
     def accumulate(self, learn):
         p,t = _masks(learn.pred, learn.y, self.thresh, self.min_area)
         s = dice_pairs(p, t)
-        h = torch.stack([(p.flatten(2) != 0).any(-1), (t.flatten(2) != 0).any(-1)], -1)
+        h = torch.stack([(p.flatten(2) != 0).any(-1), (t.flatten(2) != 0).any(-1)], -1).to(torch.uint8) # gloo gathers no bool
         s,h = learn.to_detach(s),learn.to_detach(h)
         self.scores.append(s); self.hits.append(h)
     @property
