@@ -147,7 +147,7 @@ def mask2rles(mask:np.ndarray, # (C, H, W) mask
     if m.ndim != 3: raise ValueError(f"mask2rles takes a (C, H, W) mask, got shape {m.shape}")
     return [mask2rle(o) for o in m]
 
-# %% ../nbs/00_core.ipynb #f8c5a4a6
+# %% ../nbs/00_core.ipynb #be0c9d65
 class ImageReadError(OSError):
     "An image file exists but cannot be decoded (truncated, corrupt, or not an image)"
 
@@ -163,7 +163,7 @@ def open_image(fn, # path of the image file (any format PIL reads, whatever its 
             with Image.open(fn) as im:
                 im.load()
                 return im.convert(mode) if im.mode != mode else im.copy()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as e:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
         raise ImageReadError(f"cannot read image {fn}: {e}. The file is truncated, corrupt or not an image; "
                              "download it again or remove it from the labels") from e
 
