@@ -44,7 +44,7 @@ def main():
 
     # put the learner in the state of a running fit, as `Learner.fit` would, then step it batch by batch
     learn.create_opt(); learn.opt.set_hyper('lr', 1e-4)
-    learn.n_epoch, learn.epoch, learn.dl = 1, 0, dls.train
+    learn.n_epoch, learn.epoch, learn.dl, learn.n_iter = 1, 0, dls.train, len(dls.train)
     learn('before_fit'); learn('before_epoch'); learn.model.train(); learn.training = True; learn('before_train')
     model.train()
 

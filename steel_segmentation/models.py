@@ -50,7 +50,7 @@ def check_encoder(encoder:str)->str:
     raise ValueError(f"unknown encoder {encoder!r}" + (f"; close matches: {', '.join(close)}" if close else '')
                      + f". Valid encoders: {', '.join(names)}, or any timm model as 'tu-<name>'")
 
-# %% ../nbs/07_models.ipynb #c93e509b
+# %% ../nbs/07_models.ipynb #4c2c747e
 def _read_state(fn)->dict:
     fn = Path(fn)
     if not fn.is_file(): raise FileNotFoundError(f"encoder weights file not found: {fn}")
@@ -78,12 +78,21 @@ def load_encoder_weights(encoder:nn.Module, # an smp encoder (`model.encoder`)
     encoder.load_state_dict(fit, strict=False)
     return encoder
 
-def _pretrained_error(encoder, e):
-    return WeightsError(f"could not download ImageNet weights for encoder {encoder!r} ({type(e).__name__}: {e}). "
-                        "On a machine without internet, train with --no-pretrained (pretrained=False), or pass a local "
-                        "weights file with --encoder-weights PATH (encoder_weights=PATH).")
+def _build(make, # called with the smp `encoder_weights` value, returns a model with an `.encoder`
+           encoder:str, pretrained:bool, encoder_weights):
+    "Build a model with downloaded, local or no encoder weights; a failed download says what to do offline"
+    download = pretrained and encoder_weights is None
+    try: model = make(('imagenet' if not encoder.startswith('tu-') else True) if download else None)
+    except (KeyError, ValueError, TypeError): raise
+    except Exception as e:
+        if not download: raise
+        raise WeightsError(f"could not download ImageNet weights for encoder {encoder!r} ({type(e).__name__}: {e}). "
+                           "On a machine without internet, train with --no-pretrained (pretrained=False), or pass a local "
+                           "weights file with --encoder-weights PATH (encoder_weights=PATH).") from e
+    if encoder_weights is not None: load_encoder_weights(model.encoder, encoder_weights)
+    return model
 
-# %% ../nbs/07_models.ipynb #3f473199
+# %% ../nbs/07_models.ipynb #55d94b00
 def create_model(arch:str='unet', # smp architecture: unet, fpn, unetplusplus, deeplabv3plus, linknet, pspnet, ...
                  encoder:str='resnet34', # smp encoder (or 'tu-<timm model>')
                  n_classes:int=4, # defect classes
@@ -97,19 +106,12 @@ def create_model(arch:str='unet', # smp architecture: unet, fpn, unetplusplus, d
     key,encoder = check_arch(arch),check_encoder(encoder)
     _check_mode(mode)
     if n_classes < 1: raise ValueError(f"n_classes must be at least 1, got {n_classes}")
-    download = pretrained and encoder_weights is None
     cls = smp.MODEL_ARCHITECTURES_MAPPING[key]
     out = n_classes + (mode == 'softmax')
-    weights = ('imagenet' if not encoder.startswith('tu-') else True) if download else None
-    try: model = cls(encoder_name=encoder, encoder_weights=weights, in_channels=in_channels, classes=out, **kwargs)
-    except (KeyError, ValueError, TypeError): raise
-    except Exception as e:
-        if download: raise _pretrained_error(encoder, e) from e
-        raise
-    if encoder_weights is not None: load_encoder_weights(model.encoder, encoder_weights)
-    return model
+    return _build(lambda w: cls(encoder_name=encoder, encoder_weights=w, in_channels=in_channels, classes=out, **kwargs),
+                  encoder, pretrained, encoder_weights)
 
-# %% ../nbs/07_models.ipynb #74e0d8bc
+# %% ../nbs/07_models.ipynb #e3314021
 class DefectClassifier(nn.Module):
     "Multi-label defect-presence classifier: an smp encoder, average+max pooling, one logit per class"
     def __init__(self, encoder:str='resnet34', n_classes:int=4, in_channels:int=3, weights=None, dropout:float=0.2):
@@ -131,15 +133,7 @@ def create_classifier(encoder:str='resnet34', # smp encoder
     "A defect-presence classifier on an smp encoder"
     encoder = check_encoder(encoder)
     if n_classes < 1: raise ValueError(f"n_classes must be at least 1, got {n_classes}")
-    download = pretrained and encoder_weights is None
-    weights = ('imagenet' if not encoder.startswith('tu-') else True) if download else None
-    try: model = DefectClassifier(encoder, n_classes, in_channels, weights, dropout)
-    except (KeyError, ValueError, TypeError): raise
-    except Exception as e:
-        if download: raise _pretrained_error(encoder, e) from e
-        raise
-    if encoder_weights is not None: load_encoder_weights(model.encoder, encoder_weights)
-    return model
+    return _build(lambda w: DefectClassifier(encoder, n_classes, in_channels, w, dropout), encoder, pretrained, encoder_weights)
 
 # %% ../nbs/07_models.ipynb #5c9a67f4
 def splitter(model:nn.Module)->list:
