@@ -11,7 +11,7 @@ NBS = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_
 
 def test_notebooks_found():
     names = [p.stem for p in NBS]
-    for n in ['index', '00_core', '01_data', '02_sample', '03_eda', '04_transforms', '05_losses', '06_metrics', '07_models', '08_learner', '10_submission', '20_cli']: assert n in names
+    for n in ['index', '00_core', '01_data', '02_sample', '03_eda', '04_transforms', '05_losses', '06_metrics', '07_models', '08_learner', '09_inference', '10_submission', '20_cli']: assert n in names
 
 
 @pytest.mark.parametrize('nb', NBS, ids=[p.stem for p in NBS])
