@@ -1,4 +1,4 @@
-"""The console scripts: `steel-sample`, `steel-download`, `steel-train` and `steel-demo`.
+"""The console scripts: `steel-sample`, `steel-download`, `steel-train`, `steel-submit`, `steel-predict` and `steel-demo`.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/cli.html.md"""
 
@@ -6,10 +6,10 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/cli.html.md"""
 
 # %% auto #0
 __all__ = ['parse_size', 'user_errors', 'steel_sample', 'steel_download', 'demo_report', 'steel_demo', 'training_report',
-           'steel_train']
+           'steel_train', 'steel_submit', 'steel_predict']
 
-# %% ../nbs/20_cli.ipynb #9c8cf8cf
-import contextlib, sys
+# %% ../nbs/20_cli.ipynb #96628f19
+import contextlib, json, sys
 from pathlib import Path
 from typing import Annotated
 
@@ -285,5 +285,100 @@ def steel_train(
             if task == 'seg': print(f"fold {k}: best kaggle_dice {log.kaggle_dice.max():.4f} (all-empty baseline {log.empty_dice.iloc[-1]:.4f})")
             else: print(f"fold {k}: best f1_score {log.f1_score.max():.4f}, accuracy {log.accuracy.max():.4f} (majority baseline {log.majority_accuracy.iloc[-1]:.4f})")
             written += [d/'model.safetensors', d/'log.csv', d/'report.png']
+        for o in written: print(o)
+    return written
+
+# %% ../nbs/20_cli.ipynb #53e9e1da
+def _post_file(post):
+    if post is None: return None
+    try: return json.loads(Path(post).read_text())
+    except FileNotFoundError: raise FileNotFoundError(f"--post {post}: no such file") from None
+    except ValueError as e: raise ValueError(f"--post {post}: not JSON ({e})") from None
+
+def _predictor(models, classifier, tta, post, device):
+    from steel_segmentation.inference import Predictor
+    if not models: raise ValueError("--models needs at least one model file")
+    for m in list(models) + ([classifier] if classifier else []):
+        if not Path(m).is_file(): raise FileNotFoundError(f"model file not found: {m}")
+    return Predictor(list(models), classifier, tta, _post_file(post), device)
+
+@call_parse
+def steel_submit(
+    data:str=None, # folder with the test images (and sample_submission.csv)
+    models:Annotated[list, {'nargs': '+'}]=None, # segmentation model files (several: an ensemble)
+    classifier:str=None, # classifier model file, to blank the classes it rules out
+    tta:str='none', # flip TTA: none, h, v or hv
+    post:str=None, # JSON file of post-processing parameters (default: the first model file's)
+    format:str='current', # current (ImageId,EncodedPixels,ClassId) or old (ImageId_ClassId,EncodedPixels)
+    bs:int=8, # images per batch
+    workers:int=0, # image-reading worker processes
+    device:str='cpu', # torch device
+    out:str='submission.csv', # submission file to write
+    img_dir:str='test_images', # image folder in --data
+    sample:str='sample_submission.csv', # Kaggle's sample submission in --data (its images and order)
+):
+    "Predict the test images and write a Kaggle submission"
+    import pandas as pd
+    from steel_segmentation.core import mask2rle
+    from steel_segmentation.data import list_images
+    from steel_segmentation.inference import predict_files
+    from steel_segmentation.submission import SubmissionWriter, validate_submission, check_image_name, FORMATS
+    with user_errors():
+        if data is None or not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: no such folder")
+        if format not in FORMATS: raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+        if bs < 1: raise ValueError(f"--bs must be at least 1, got {bs}")
+        data,folder = Path(data),Path(data)/img_dir
+        if (data/sample).is_file():
+            ref = pd.read_csv(data/sample, dtype=str, keep_default_na=False)
+            names = list(dict.fromkeys(ref.ImageId if 'ImageId' in ref else ref.ImageId_ClassId.str.rsplit('_', n=1).str[0]))
+            for n in names: check_image_name(n)
+            gone = [n for n in names if not (folder/n).is_file()]
+            if gone: raise FileNotFoundError(f"{len(gone)} image(s) of {data/sample} not found in {folder}: {', '.join(gone[:10])}")
+        else: names = list_images(folder)
+        pred = _predictor(models, classifier, tta, post, device)
+        with SubmissionWriter(out, pred.n_classes, format) as w:
+            for name,m in predict_files(pred, [folder/n for n in names], bs, workers):
+                w.add(name, [mask2rle(o) for o in m])
+        if (data/sample).is_file(): validate_submission(out, data/sample, pred.n_classes, raise_on_error=True)
+        print(f"{w.n_images} images; positive masks per class: " + ', '.join(f"{c}: {n}" for c,n in zip(pred.classes, w.positives)))
+        print(Path(out))
+    return Path(out)
+
+@call_parse
+def steel_predict(
+    images:Annotated[list, {'opt': False, 'nargs': '+'}]=None, # image files
+    model:Annotated[list, {'nargs': '+'}]=None, # segmentation model file(s)
+    classifier:str=None, # classifier model file
+    tta:str='none', # flip TTA: none, h, v or hv
+    post:str=None, # JSON file of post-processing parameters
+    out:str='predictions', # folder for the overlays and predictions.csv
+    device:str='cpu', # torch device
+):
+    "Predict a few images: an overlay PNG per image and a CSV of RLE and area per class"
+    import csv
+    from PIL import Image
+    from steel_segmentation.core import mask2rle
+    from steel_segmentation.submission import check_image_name
+    from steel_segmentation.transforms import read_image
+    with user_errors():
+        if not images: raise ValueError("give at least one image file")
+        for o in images:
+            check_image_name(Path(o).name)
+            if not Path(o).is_file(): raise FileNotFoundError(f"image file not found: {o}")
+        pred = _predictor(model, classifier, tta, post, device)
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        with open(out/'predictions.csv', 'w', newline='') as f:
+            w = csv.writer(f)
+            w.writerow(['ImageId', 'ClassId', 'EncodedPixels', 'area'])
+            for fn in images:
+                img = read_image(fn, 3)
+                m = pred.predict(img[None])[0]
+                for c,o in zip(pred.classes, m): w.writerow([Path(fn).name, c, mask2rle(o), int(o.sum())])
+                png = out/(Path(check_image_name(Path(fn).name)).stem + '.png')
+                Image.fromarray(overlay_masks(img[..., 0], m)).save(png)
+                written.append(png)
+        written.append(out/'predictions.csv')
         for o in written: print(o)
     return written
