@@ -157,7 +157,7 @@ def read_checkpoint(fn)->dict:
     try: return torch.load(fn, map_location='cpu', weights_only=True)
     except Exception as e: raise ValueError(f"{fn} is not a readable checkpoint (damaged?): {e}") from None
 
-# %% ../nbs/08_learner.ipynb #649c4fd2
+# %% ../nbs/08_learner.ipynb #35a60194
 def segmentation_learner(dls, # `SteelDataLoaders`
                          arch:str='unet', # smp architecture
                          encoder:str='resnet34', # smp encoder
@@ -178,7 +178,7 @@ def segmentation_learner(dls, # `SteelDataLoaders`
     n = len(dls.classes)
     if model is None: model = create_model(arch, encoder, n, getattr(dls, 'channels', 3), pretrained, encoder_weights, mode)
     config = model_config('seg', arch, encoder, n, getattr(dls, 'channels', 3), mode, dls.classes, dls.stats,
-                          post={'thresh': thresh, 'min_area': min_area})
+                          post={'thresh': thresh, 'min_area': min_area}, **_split(dls))
     learn = Learner(dls, model, loss_func=get_loss(loss, mode=mode, **(loss_kwargs or {})),
                     metrics=[KaggleDice(thresh, min_area), EmptyDice()], splitter=splitter, **kwargs)
     return _setup(learn, config, 'kaggle_dice', out, fp16, accum)
@@ -193,12 +193,18 @@ def classifier_learner(dls, # `SteelDataLoaders` (multilabel mode)
     n = len(dls.classes)
     if model is None: model = create_classifier(encoder, n, getattr(dls, 'channels', 3), pretrained, encoder_weights)
     config = model_config('cls', None, encoder, n, getattr(dls, 'channels', 3), 'multilabel', dls.classes, dls.stats,
-                          post={'label_thresh': thresh})
+                          post={'label_thresh': thresh}, **_split(dls))
     pw = None if pos_weight is None else torch.as_tensor(pos_weight, dtype=torch.float32)
     learn = Learner(dls, model, loss_func=BCEWithLogitsLossFlat(pos_weight=pw, thresh=thresh),
                     metrics=[*classifier_metrics(thresh), MajorityAccuracy()], splitter=splitter,
                     cbs=PresenceTarget(), **kwargs)
     return _setup(learn, config, 'f1_score', out, fp16, accum)
+
+def _split(dls)->dict:
+    "The validation images of the run, recorded in the model file so that `steel-tune` predicts exactly them"
+    labels,folds = getattr(dls, 'labels', None),getattr(dls, 'folds', None)
+    if labels is None or folds is None: return {}
+    return {'fold': int(dls.fold), 'valid_images': labels.ImageId[np.asarray(folds) == dls.fold].tolist()}
 
 def _setup(learn, config, monitor, out, fp16, accum):
     learn.config,learn.monitor,learn.out = config,monitor,None if out is None else Path(out)
