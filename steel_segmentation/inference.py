@@ -160,7 +160,7 @@ def predict_files(pred:Predictor, # the predictor
     for imgs,idx in it:
         for i,m in zip(idx, pred.predict(imgs)): yield Path(fns[i]).name,m
 
-# %% ../nbs/09_inference.ipynb #723a6a7f
+# %% ../nbs/09_inference.ipynb #4b6dc4b2
 def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
                fns:list, # validation image files
                truth, # function: index -> bool/uint8 (C, H, W) true masks of image i
@@ -202,7 +202,8 @@ def search(stats:dict, # from `tune_stats`
     n,c,_ = area.shape
     start = post_params(start, c)
     mas = sorted(set(min_areas) | set(start['min_area']))
-    lts = sorted(set(label_threshs) | set(start['label_thresh'])) if pres is not None else [0.]
+    # 0 switches the classifier off for a class: gating must earn its place
+    lts = sorted(set(label_threshs) | set(start['label_thresh']) | {0.}) if pres is not None else [0.]
     best,rows = post_params(start, c),[]
     def score(ci, ti, ma, lt):
         empty = area[:, ci, ti] < ma

@@ -53,8 +53,13 @@ def test_steel_sample_options_and_errors(tmp_path):
 
 
 def test_steel_demo(tmp_path):
-    r = run('steel-demo', '--out', str(tmp_path/'demo'), '--n-train', '10', '--n-test', '2', '--size', '64x320')
-    assert r.returncode == 0, r.stderr
-    assert (tmp_path/'demo'/'report.png').read_bytes()[:4] == b'\x89PNG'
-    assert 'defect-free' in r.stdout and 'Images per fold' in r.stdout
-    assert str(tmp_path/'demo'/'report.png') in r.stdout
+    "The README's first command with its defaults: train, tune, submit, score; the score beats predicting nothing"
+    import re
+    r = run('steel-demo', '--out', str(tmp_path/'demo'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = tmp_path/'demo'
+    for name in ('report.png', 'data.png', 'seg/report.png', 'cls/report.png'):
+        assert (out/name).read_bytes()[:4] == b'\x89PNG' and str(out/name) in r.stdout
+    assert (out/'submission.csv').exists() and 'defect-free' in r.stdout
+    score, empty = map(float, re.search(r"test images: ([0-9.]+) \(all-empty baseline ([0-9.]+)\)", r.stdout).groups())
+    assert score > empty, r.stdout[-2000:]
