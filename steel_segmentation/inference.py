@@ -63,8 +63,9 @@ def postprocess(probs:np.ndarray, # (C, H, W) probabilities of one image
         if m.sum() >= post['min_area'][c]: out[c] = m
     return out
 
-# %% ../nbs/09_inference.ipynb #38f9c779
-TTAS = {'none': [()], 'h': [(), (-1,)], 'v': [(), (-2,)], 'hv': [(), (-1,), (-2,), (-2, -1)]}
+# %% ../nbs/09_inference.ipynb #3c9951ee
+# hv is the 3-way TTA of the Severstal solutions: the image, its left-right flip and its up-down flip
+TTAS = {'none': [()], 'h': [(), (-1,)], 'v': [(), (-2,)], 'hv': [(), (-1,), (-2,)]}
 
 def _as_model(m, device):
     if isinstance(m, (str, Path)): return load_model(m, device=device)

@@ -10,7 +10,7 @@ from steel_segmentation.sample import make_images
 
 
 def run(*args, cwd=None):
-    return subprocess.run(list(args), capture_output=True, text=True, cwd=cwd, timeout=600)
+    return subprocess.run(list(args), capture_output=True, text=True, cwd=cwd, timeout=900)
 
 
 def test_steel_sample_writes_the_kaggle_layout(tmp_path):
