@@ -99,7 +99,7 @@ def demo_report(labels, # labels table
     plt.close(fig)
     return fn
 
-# %% ../nbs/20_cli.ipynb #6a2d64a0
+# %% ../nbs/20_cli.ipynb #b8273ce6
 def training_report(learn, # a fitted learner (from `segmentation_learner` or `classifier_learner`)
                     fn, # PNG to write
                     n:int=3, # validation images to show (segmentation)
@@ -125,11 +125,17 @@ def training_report(learn, # a fitted learner (from `segmentation_learner` or `c
     pairs = [('kaggle_dice', 'empty_dice')] if seg else [('f1_score', None), ('accuracy', 'majority_accuracy')]
     for m,base in pairs:
         ax.plot(log.epoch, log[m], 'o-', label=m)
-        if base: ax.plot(log.epoch, log[base], '--', label=base)
+        if base: ax.plot(log.epoch, log[base], 's--', label=base, alpha=0.8)
     ax.set_xlabel('epoch'); ax.set_title('validation'); ax.legend(fontsize=8)
     if seg:
-        model = learn.model.eval()
-        with torch.no_grad(): p = learn.loss_func.decodes(learn.loss_func.activation(model(x)))
+        # the saved (best) model, binarised as the metric was: what the log's best score describes
+        from steel_segmentation.models import load_model
+        from steel_segmentation.metrics import binarize
+        best = learn.out/'model.safetensors'
+        model,cfg = load_model(best, device=x.device) if best.exists() else (learn.model.eval(),learn.config)
+        with torch.no_grad(): o = model(x.as_subclass(torch.Tensor))
+        if learn.dls.mode == 'softmax': p = o.argmax(1)
+        else: p = binarize(torch.sigmoid(o), cfg['post'].get('thresh', 0.5), cfg['post'].get('min_area', 0))
         imgs = learn.dls.valid.decode((x,))[0]
         nc = len(learn.dls.classes)
         def chw(m):
@@ -148,10 +154,11 @@ def training_report(learn, # a fitted learner (from `segmentation_learner` or `c
     plt.close(fig)
     return fn
 
-# %% ../nbs/20_cli.ipynb #fb898ce2
+# %% ../nbs/20_cli.ipynb #f2e3ff72
 _TASKS = ('seg', 'cls')
 
-def _train_args(data, task, arch, encoder, mode, loss, epochs, lr, bs, crop, fold, n_folds, accum, fp16, encoder_weights, schedule, valid_crop, channels):
+def _train_args(data, task, arch, encoder, mode, loss, epochs, lr, bs, crop, fold, n_folds, accum, fp16, encoder_weights, schedule, valid_crop, channels,
+                p_defect=0., thresh=0.5, min_area=0, workers=0):
     "Check every option before anything is read; return the parsed ones"
     from steel_segmentation.models import check_arch, check_encoder
     from steel_segmentation.losses import get_loss
@@ -161,7 +168,10 @@ def _train_args(data, task, arch, encoder, mode, loss, epochs, lr, bs, crop, fol
     if task not in _TASKS: raise ValueError(f"--task must be one of {', '.join(_TASKS)}, got {task!r}")
     _check_mode(mode)
     if task == 'cls' and mode != 'multilabel': raise ValueError("--task cls trains a multi-label classifier: use --mode multilabel")
-    if task == 'seg': check_arch(arch); get_loss(loss, mode=mode)
+    if task == 'seg':
+        check_arch(arch)
+        try: get_loss(loss, mode=mode)
+        except ValueError as e: raise ValueError(f"--loss {loss} with --mode {mode}: {e}") from None
     check_encoder(encoder)
     if data is None: raise ValueError("--data is required: a folder in the Kaggle layout (train.csv, train_images/)")
     if not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: no such folder")
@@ -172,6 +182,10 @@ def _train_args(data, task, arch, encoder, mode, loss, epochs, lr, bs, crop, fol
     if n_folds < 2: raise ValueError(f"--n-folds must be at least 2, got {n_folds}")
     if schedule not in SCHEDULES: raise ValueError(f"--schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
     if channels not in (1, 3): raise ValueError(f"--channels must be 1 or 3, got {channels}")
+    if not 0 <= p_defect <= 1: raise ValueError(f"--p-defect must be between 0 and 1, got {p_defect}")
+    if not 0 < thresh < 1: raise ValueError(f"--thresh must be between 0 and 1, got {thresh}")
+    if min_area < 0: raise ValueError(f"--min-area must be 0 or more, got {min_area}")
+    if workers < 0: raise ValueError(f"--workers must be 0 or more, got {workers}")
     folds = list(range(n_folds)) if str(fold) == 'all' else [int(fold)] if str(fold).isdigit() else None
     if folds is None or folds[-1] >= n_folds: raise ValueError(f"--fold must be 'all' or a number in 0..{n_folds-1}, got {fold!r}")
     if fp16 and not torch.cuda.is_available(): raise ValueError("--fp16 needs a CUDA GPU")
@@ -185,7 +199,7 @@ def steel_train(
     arch:str='unet', # smp architecture: unet, fpn, unetplusplus, deeplabv3plus, linknet, pspnet, ...
     encoder:str='resnet34', # smp encoder
     mode:str='multilabel', # multilabel (sigmoid per class) or softmax (background + classes)
-    loss:str='bce_dice', # bce, dice, bce_dice, focal, tversky, lovasz, ce, ce_dice
+    loss:str=None, # bce, dice, bce_dice, focal, tversky, lovasz, ce, ce_dice (default: bce_dice, or ce_dice in softmax mode)
     epochs:int=10, # epochs
     lr:float=1e-3, # peak learning rate
     schedule:str='one_cycle', # one_cycle or flat_cos
@@ -218,8 +232,9 @@ def steel_train(
     from steel_segmentation.learner import segmentation_learner, classifier_learner, fit_steel, distrib_ctx, TrainingDiverged
     from steel_segmentation.models import WeightsError
     with user_errors():
+        if loss is None: loss = 'ce_dice' if mode == 'softmax' else 'bce_dice'
         folds,crop_sz,valid_sz = _train_args(data, task, arch, encoder, mode, loss, epochs, lr, bs, crop, fold, n_folds,
-                                             accum, fp16, encoder_weights, schedule, valid_crop, channels)
+                                             accum, fp16, encoder_weights, schedule, valid_crop, channels, p_defect, thresh, min_area, workers)
         if pretrained and no_pretrained: raise ValueError("--pretrained and --no-pretrained contradict each other")
         use_pretrained = not no_pretrained
         out = Path(out)
@@ -227,7 +242,13 @@ def steel_train(
         for d in dirs:
             if not resume and ((d/'model.safetensors').exists() or (d/'checkpoint.pth').exists()):
                 raise FileExistsError(f"{d} already holds a run: pass --resume to continue it, or choose another --out")
-            if resume and not (d/'checkpoint.pth').exists(): raise FileNotFoundError(f"--resume: no checkpoint in {d}")
+        # with --fold all, folds not started yet start afresh and finished ones are left as they are
+        if resume and not any((d/'checkpoint.pth').exists() for d in dirs): raise FileNotFoundError(f"--resume: no checkpoint in {', '.join(map(str, dirs))}")
+        if use_pretrained and encoder_weights is None:
+            # fail on missing weights (offline machine) now, not after reading every image
+            from steel_segmentation.models import create_model as _cm, create_classifier as _cc
+            try: _cm(arch, encoder, 1) if task == 'seg' else _cc(encoder, 1)
+            except WeightsError as e: raise ValueError(str(e)) from None
         if not no_check:
             probs = check_dataset(data, csv, img_dir, progress=not rank_distrib())
             if len(probs):
@@ -246,7 +267,8 @@ def steel_train(
                 else: learn = classifier_learner(dls, encoder, thresh=thresh, **kw)
             except WeightsError as e: raise ValueError(str(e)) from None
             with distrib_ctx(learn):
-                try: fit_steel(learn, epochs, lr, schedule, discriminative=use_pretrained or encoder_weights is not None, resume=resume)
+                try: fit_steel(learn, epochs, lr, schedule, discriminative=use_pretrained or encoder_weights is not None,
+                               resume=resume and (d/'checkpoint.pth').exists())
                 except TrainingDiverged as e: raise ValueError(str(e)) from None
             if rank_distrib(): continue
             rep = training_report(learn, d/'report.png')

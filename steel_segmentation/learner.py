@@ -9,7 +9,7 @@ __all__ = ['SCHEDULES', 'EmptyDice', 'MajorityAccuracy', 'PresenceTarget', 'Save
            'NaNGuard', 'Checkpoint', 'read_checkpoint', 'segmentation_learner', 'classifier_learner', 'fit_steel',
            'DeviceDistributedDL', 'SteelDistributedTrainer', 'distrib_ctx']
 
-# %% ../nbs/08_learner.ipynb #34cfc756
+# %% ../nbs/08_learner.ipynb #3818ae49
 import csv, math, os, tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +30,7 @@ from fastai.torch_core import rank_distrib, num_distrib
 
 from .losses import get_loss
 from .metrics import KaggleDice, dice_pairs, classifier_metrics, _plain
-from .models import create_model, create_classifier, splitter, save_model, model_config
+from .models import create_model, create_classifier, splitter, save_model, model_config, read_config
 
 # %% ../nbs/08_learner.ipynb #fb8cd7eb
 def _presence(y):
@@ -72,7 +72,7 @@ class PresenceTarget(Callback):
     order = 1
     def before_batch(self): self.learn.yb = tuple(_presence(y) for y in self.yb)
 
-# %% ../nbs/08_learner.ipynb #8141dd76
+# %% ../nbs/08_learner.ipynb #b4a3ea24
 def _unwrap(model): return getattr(model, 'module', model)
 
 def _py(o):
@@ -125,17 +125,22 @@ class TrainingDiverged(RuntimeError):
     "The loss became NaN or infinite"
 
 class NaNGuard(Callback):
-    "Stop at the first non-finite training loss and say where"
+    "Stop at the first non-finite training loss, recording where (`fit_steel` then raises `TrainingDiverged`)"
     order = 25
+    def before_fit(self): self.learn.diverged = None
     def after_loss(self):
-        if self.training and not torch.isfinite(self.learn.loss).all():
-            self.learn.diverged = (self.epoch + getattr(self.learn, 'epoch_offset', 0), self.iter)
+        bad = torch.tensor(float(not torch.isfinite(self.learn.loss).all()), device=self.learn.loss.device)
+        # every process stops together, or the others would wait forever in the next gradient exchange
+        if num_distrib() > 1: dist.all_reduce(bad)
+        if self.training and bad.item():
+            self.learn.diverged = (self.epoch + getattr(self.learn, 'epoch_offset', 0), self.iter, float(self.learn.loss))
             raise CancelFitException()
-    def after_fit(self):
-        if getattr(self.learn, 'diverged', None):
-            e,i = self.learn.diverged
-            raise TrainingDiverged(f"the training loss became {float(self.learn.loss)} at epoch {e}, batch {i}: lower the "
-                                   "learning rate, turn off fp16, or check the data; the best model so far is kept")
+
+def _diverged(learn):
+    e,i,v = learn.diverged
+    kept = "the best model so far is kept" if learn.out is not None and (learn.out/'model.safetensors').exists() else "no model was saved yet"
+    return TrainingDiverged(f"the training loss became {v} at epoch {e}, batch {i}: lower the learning rate, turn off fp16, "
+                            f"or check the data; {kept}")
 
 class Checkpoint(Callback):
     "Save model, optimizer and progress after every epoch, to resume an interrupted run"
@@ -145,10 +150,31 @@ class Checkpoint(Callback):
         if rank_distrib(): return
         best = next((c.best for c in self.learn.cbs if isinstance(c, SaveBestModel)), None)
         opt = self.learn.opt.state_dict()
+        # fastai's own optimizers keep their hyper-parameters in an `L`; torch optimizers' state dicts are plain already
+        if 'hypers' in opt: opt = {'state': list(opt['state']), 'hypers': [dict(h) for h in opt['hypers']]}
         _atomic_save({'model': {k: v.detach().cpu() for k,v in _unwrap(self.learn.model).state_dict().items()},
-                      'opt': _py({'state': list(opt['state']), 'hypers': [dict(h) for h in opt['hypers']]}),
+                      'opt': _py(opt),
                       'epoch': self.epoch + getattr(self.learn, 'epoch_offset', 0) + 1, 'n_epoch': self.n_epoch,
                       'best': None if best is None else float(best), 'info': self.info or {}}, self.fn)
+
+def _opt_to(opt, device):
+    "Move an optimizer's state to `device` (a checkpoint is read onto the CPU)"
+    st = opt.state if isinstance(opt.state, dict) else {}
+    for k,v in list(st.items()):
+        if isinstance(v, dict): st[k] = {n: (t.to(device) if isinstance(t, torch.Tensor) else t) for n,t in v.items()}
+    inner = getattr(opt, 'opt', None)
+    if inner is not None and inner is not opt: _opt_to(inner, device)
+
+def _truncate_log(fn, n_epochs):
+    "Keep only the rows of the first `n_epochs` epochs of a CSV log (atomically)"
+    fn = Path(fn)
+    if not fn.exists(): return
+    rows = list(csv.reader(open(fn, newline='')))
+    keep = rows[:1] + [r for r in rows[1:] if r and int(float(r[0])) < n_epochs]
+    if len(keep) == len(rows): return
+    tmp = fn.with_name(f'.{fn.name}.tmp')
+    with open(tmp, 'w', newline='') as f: csv.writer(f).writerows(keep)
+    os.replace(tmp, fn)
 
 def read_checkpoint(fn)->dict:
     "A checkpoint written by `Checkpoint` (read without unpickling code)"
@@ -157,7 +183,7 @@ def read_checkpoint(fn)->dict:
     try: return torch.load(fn, map_location='cpu', weights_only=True)
     except Exception as e: raise ValueError(f"{fn} is not a readable checkpoint (damaged?): {e}") from None
 
-# %% ../nbs/08_learner.ipynb #35a60194
+# %% ../nbs/08_learner.ipynb #3f467754
 def segmentation_learner(dls, # `SteelDataLoaders`
                          arch:str='unet', # smp architecture
                          encoder:str='resnet34', # smp encoder
@@ -177,6 +203,7 @@ def segmentation_learner(dls, # `SteelDataLoaders`
     mode = getattr(dls, 'mode', 'multilabel')
     n = len(dls.classes)
     if model is None: model = create_model(arch, encoder, n, getattr(dls, 'channels', 3), pretrained, encoder_weights, mode)
+    else: _check_fits(model, lambda: create_model(arch, encoder, n, getattr(dls, 'channels', 3), False, None, mode), f'{arch}/{encoder}')
     config = model_config('seg', arch, encoder, n, getattr(dls, 'channels', 3), mode, dls.classes, dls.stats,
                           post={'thresh': thresh, 'min_area': min_area}, **_split(dls))
     learn = Learner(dls, model, loss_func=get_loss(loss, mode=mode, **(loss_kwargs or {})),
@@ -192,6 +219,7 @@ def classifier_learner(dls, # `SteelDataLoaders` (multilabel mode)
     "A fastai `Learner` for the multi-label defect-presence classifier"
     n = len(dls.classes)
     if model is None: model = create_classifier(encoder, n, getattr(dls, 'channels', 3), pretrained, encoder_weights)
+    else: _check_fits(model, lambda: create_classifier(encoder, n, getattr(dls, 'channels', 3), False), f'classifier/{encoder}')
     config = model_config('cls', None, encoder, n, getattr(dls, 'channels', 3), 'multilabel', dls.classes, dls.stats,
                           post={'label_thresh': thresh}, **_split(dls))
     pw = None if pos_weight is None else torch.as_tensor(pos_weight, dtype=torch.float32)
@@ -199,6 +227,12 @@ def classifier_learner(dls, # `SteelDataLoaders` (multilabel mode)
                     metrics=[*classifier_metrics(thresh), MajorityAccuracy()], splitter=splitter,
                     cbs=PresenceTarget(), **kwargs)
     return _setup(learn, config, 'f1_score', out, fp16, accum)
+
+def _check_fits(model, build, what):
+    "A ready model must be what the configuration will say it is, or its file would not load"
+    ref = {k: tuple(v.shape) for k,v in build().state_dict().items()}
+    got = {k: tuple(v.shape) for k,v in _unwrap(model).state_dict().items()}
+    if ref != got: raise ValueError(f"the model given is not a {what} model for these classes and channels: pass the matching arch and encoder")
 
 def _split(dls)->dict:
     "The validation images of the run, recorded in the model file so that `steel-tune` predicts exactly them"
@@ -217,7 +251,7 @@ def _setup(learn, config, monitor, out, fp16, accum):
     if learn.out is not None: learn.out.mkdir(parents=True, exist_ok=True)
     return learn
 
-# %% ../nbs/08_learner.ipynb #5d99852e
+# %% ../nbs/08_learner.ipynb #d42d6c76
 SCHEDULES = ('one_cycle', 'flat_cos')
 
 def _shift(f, a):
@@ -243,9 +277,18 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
         if out is None: raise ValueError("resume needs the run's output folder (out=...)")
         ck = read_checkpoint(out/'checkpoint.pth')
         if ck['n_epoch'] != n_epoch: raise ValueError(f"the checkpoint belongs to a {ck['n_epoch']}-epoch run, not {n_epoch}")
+        was = ck['info'].get('config', {})
+        for k in ('task', 'arch', 'encoder', 'n_classes', 'in_channels', 'mode'):
+            if k in was and was[k] != learn.config.get(k):
+                raise ValueError(f"the checkpoint in {out} is a run with {k} {was[k]!r}, not {learn.config.get(k)!r}: resume with the same options")
         _unwrap(learn.model).load_state_dict(ck['model'])
-        learn.opt.load_state_dict({'state': ck['opt']['state'], 'hypers': ck['opt']['hypers']})
+        learn.opt.load_state_dict(ck['opt'])
+        _opt_to(learn.opt, next(_unwrap(learn.model).parameters()).device)
         start,best = ck['epoch'],ck['best']
+        # an interruption between the log row and the checkpoint would repeat an epoch: keep the rows the checkpoint covers
+        _truncate_log(out/'log.csv', start)
+        saved = out/'model.safetensors'
+        if saved.exists() and best is not None: best = max(best, read_config(saved).get(learn.monitor, best))
         if start >= n_epoch: print(f"the run already finished its {n_epoch} epochs"); return learn
     learn.epoch_offset = start
     learn.opt.set_hyper('lr', lrs)
@@ -261,8 +304,9 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
     if out is not None:
         if not resume and (out/'log.csv').exists(): (out/'log.csv').unlink()
         cbs += [SaveBestModel(out/'model.safetensors', learn.config, learn.monitor, best), EpochLogger(out/'log.csv'),
-                Checkpoint(out/'checkpoint.pth', n_epoch)]
+                Checkpoint(out/'checkpoint.pth', n_epoch, {'config': {k: learn.config.get(k) for k in ('task', 'arch', 'encoder', 'n_classes', 'in_channels', 'mode')}})]
     learn.fit(n_epoch - start, cbs=cbs, wd=wd)
+    if getattr(learn, 'diverged', None): raise _diverged(learn)
     return learn
 
 # %% ../nbs/08_learner.ipynb #0c1518a3
