@@ -279,7 +279,7 @@ def steel_train(
         for o in written: print(o)
     return written
 
-# %% ../nbs/20_cli.ipynb #53e9e1da
+# %% ../nbs/20_cli.ipynb #f307b934
 def _post_file(post):
     if post is None: return None
     try: return json.loads(Path(post).read_text())
@@ -296,7 +296,7 @@ def _predictor(models, classifier, tta, post, device):
 @call_parse
 def steel_submit(
     data:str=None, # folder with the test images (and sample_submission.csv)
-    models:Annotated[list, {'nargs': '+'}]=None, # segmentation model files (several: an ensemble)
+    models:Annotated[str, {'nargs': '+'}]=None, # segmentation model files (several: an ensemble)
     classifier:str=None, # classifier model file, to blank the classes it rules out
     tta:str='none', # flip TTA: none, h, v or hv
     post:str=None, # JSON file of post-processing parameters (default: the first model file's)
@@ -337,8 +337,8 @@ def steel_submit(
 
 @call_parse
 def steel_predict(
-    images:Annotated[list, {'opt': False, 'nargs': '+'}]=None, # image files
-    model:Annotated[list, {'nargs': '+'}]=None, # segmentation model file(s)
+    images:Annotated[str, {'opt': False, 'nargs': '+'}]=None, # image files
+    model:Annotated[str, {'nargs': '+'}]=None, # segmentation model file(s)
     classifier:str=None, # classifier model file
     tta:str='none', # flip TTA: none, h, v or hv
     post:str=None, # JSON file of post-processing parameters
@@ -374,7 +374,7 @@ def steel_predict(
         for o in written: print(o)
     return written
 
-# %% ../nbs/20_cli.ipynb #447be072
+# %% ../nbs/20_cli.ipynb #e5ab65db
 def _floats(s, what):
     try: return [float(o) for o in str(s).replace(',', ' ').split()]
     except ValueError: raise ValueError(f"{what} {s!r} is not a list of numbers, e.g. '0.3 0.4 0.5'") from None
@@ -382,7 +382,7 @@ def _floats(s, what):
 @call_parse
 def steel_tune(
     data:str=None, # dataset folder the models were trained on (train.csv, train_images/)
-    models:Annotated[list, {'nargs': '+'}]=None, # segmentation model files (an ensemble is tuned as a whole)
+    models:Annotated[str, {'nargs': '+'}]=None, # segmentation model files (an ensemble is tuned as a whole)
     classifier:str=None, # classifier model file (its label thresholds are tuned too)
     tta:str='none', # flip TTA: none, h, v or hv (as for the submission)
     threshs:str='0.3 0.35 0.4 0.45 0.5 0.55 0.6 0.65 0.7 0.75 0.8', # candidate pixel thresholds
