@@ -20,7 +20,7 @@ LAUNCH = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], ca
 
 
 def peak_kb(data, model, out, bs):
-    cmd = [sys.executable, '-c', LAUNCH, sys.executable, '-c', 'from steel_segmentation.cli import steel_submit; steel_submit()',
+    cmd = [sys.executable, '-c', LAUNCH, sys.executable, str(Path(__file__).resolve().parents[1]/'scripts/create_submission.py'),
            '--data', str(data), '--models', str(model), '--bs', str(bs), '--out', str(out)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     kb = int(r.stdout.strip().splitlines()[-1])

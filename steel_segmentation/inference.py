@@ -63,14 +63,13 @@ def postprocess(probs:np.ndarray, # (C, H, W) probabilities of one image
         if m.sum() >= post['min_area'][c]: out[c] = m
     return out
 
-# %% ../nbs/09_inference.ipynb #3c9951ee
+# %% ../nbs/09_inference.ipynb #aca641a0
 # hv is the 3-way TTA of the Severstal solutions: the image, its left-right flip and its up-down flip
 TTAS = {'none': [()], 'h': [(), (-1,)], 'v': [(), (-2,)], 'hv': [(), (-1,), (-2,)]}
 
 def _as_model(m, device):
-    if isinstance(m, (str, Path)): return load_model(m, device=device)
-    model,cfg = m
-    return model.to(device).eval(),cfg
+    model,cfg = load_model(m, device=device) if isinstance(m, (str, Path)) else m
+    return model.to(device, memory_format=torch.channels_last).eval(),cfg
 
 class Predictor:
     "Average segmentation models (and flips), gate with a classifier, post-process: batch by batch"
@@ -105,14 +104,22 @@ class Predictor:
         return (x - mean)/std
 
     def _forward(self, model, x, classify=False):
-        "Average of the model over the TTA flips, all flips in one forward pass"
+        "Average of the model over the TTA flips"
         flips = TTAS[self.tta]
-        xb = torch.cat([x.flip(f) if f else x for f in flips])
-        with torch.inference_mode(): out = model(xb)
-        if classify: return torch.sigmoid(out).view(len(flips), len(x), -1).mean(0)
-        out = torch.sigmoid(out) if out.shape[1] == self.n_classes else F.softmax(out, 1)[:, 1:]
-        outs = out.view(len(flips), len(x), *out.shape[1:])
-        return torch.stack([o.flip(f) if f else o for o,f in zip(outs, flips)]).mean(0)
+        cl = torch.channels_last # as decoded images come: the fast convolution path on CPUs, about 2x here
+        with torch.inference_mode():
+            # a GPU takes the flipped copies in one forward; on a CPU a 3x larger batch runs ~40% slower per image
+            # (it no longer fits the caches), so there each copy goes through at the original batch size
+            if x.device.type != 'cpu': outs = model(torch.cat([x.flip(f) if f else x for f in flips]).contiguous(memory_format=cl)).split(len(x))
+            else: outs = (model((x.flip(f) if f else x).contiguous(memory_format=cl)) for f in flips)
+            acc = None
+            for o,f in zip(outs, flips):
+                if classify: o = torch.sigmoid(o)
+                else:
+                    o = o.sigmoid_() if o.shape[1] == self.n_classes else F.softmax(o, 1)[:, 1:]
+                    if f: o = o.flip(f)
+                acc = o if acc is None else acc.add_(o)
+            return acc.div_(len(flips))
 
     def probs(self, imgs:np.ndarray, # uint8 (B, H, W, 3) images
              )->tuple: # (probabilities (B, C, H, W), classifier probabilities (B, C) or None)
