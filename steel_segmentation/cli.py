@@ -67,7 +67,7 @@ def steel_download(
         print(p)
     return p
 
-# %% ../nbs/20_cli.ipynb #4abe3eae
+# %% ../nbs/20_cli.ipynb #4468d51b
 def demo_report(labels, # labels table
                 path, # the dataset folder
                 fn, # PNG to write
@@ -77,16 +77,14 @@ def demo_report(labels, # labels table
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
-    counts = label_counts(labels)
     cls = classes(labels)
     sets = class_sets(labels)
     picks = [labels.index[labels[c] != ''][0] for c in cls if (labels[c] != '').any()][:n]
     fig = plt.figure(figsize=(11, 2.6 + 2.1*len(picks)))
     gs = fig.add_gridspec(1 + len(picks), 1, height_ratios=[2.6] + [2.1]*len(picks))
-    ax = fig.add_subplot(gs[0])
-    names = [f'class {c}' for c in cls] + ['defect-free']
-    ax.bar(names, counts.masks.iloc[:len(names)], color=[CLASS_COLOURS[i % len(CLASS_COLOURS)]/255 for i in range(len(cls))] + ['0.6'])
-    ax.set_ylabel('images'); ax.set_title(f'{len(labels)} training images, {labels.attrs["shape"][0]}x{labels.attrs["shape"][1]}')
+    from steel_segmentation.eda import plot_class_counts
+    ax = plot_class_counts(labels, fig.add_subplot(gs[0]))
+    ax.set_title(f'{len(labels)} training images, {labels.attrs["shape"][0]}x{labels.attrs["shape"][1]}')
     for i,k in enumerate(picks):
         a = fig.add_subplot(gs[1+i])
         a.imshow(overlay_masks(open_image(Path(path)/'train_images'/labels.ImageId[k], 'L'), get_masks(labels, k)))

@@ -8,17 +8,16 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/losses.html.md"""
 __all__ = ['LOSSES', 'SteelLoss', 'BCELoss', 'DiceLoss', 'TverskyLoss', 'FocalLoss', 'LovaszLoss', 'CELoss', 'ComboLoss',
            'get_loss']
 
-# %% ../nbs/05_losses.ipynb #36bbcc44
+# %% ../nbs/05_losses.ipynb #02ff1def
 import torch
 import torch.nn.functional as F
 from torch import nn
 import segmentation_models_pytorch as smp
 
 from .transforms import MODES, _check_mode
+from .metrics import _plain
 
-# %% ../nbs/05_losses.ipynb #3ac09432
-def _plain(x): return x.as_subclass(torch.Tensor) if isinstance(x, torch.Tensor) else x
-
+# %% ../nbs/05_losses.ipynb #2a58757c
 class SteelLoss(nn.Module):
     "Base of the losses: plain tensors in, fastai's `activation` and `decodes`"
     modes = MODES
