@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/core.html.md"""
 
 # %% auto #0
 __all__ = ['CLASS_COLOURS', 'parse_rle', 'rle2mask', 'mask2rle', 'rles2mask', 'mask2rles', 'ImageReadError', 'open_image',
-           'image_size', 'overlay_masks']
+           'image_size', 'overlay_masks', 'default_names', 'class_colour', 'class_legend', 'scaled_size']
 
 # %% ../nbs/00_core.ipynb #7d86cb34
 import warnings
@@ -191,3 +191,29 @@ def overlay_masks(img, # (H, W) grey or (H, W, 3) RGB image, uint8
         on = m != 0
         out[on] = (1-alpha)*out[on] + alpha*CLASS_COLOURS[c % len(CLASS_COLOURS)]
     return out.round().astype(np.uint8)
+
+# %% ../nbs/00_core.ipynb #cfdb1f99
+def default_names(n:int)->list:
+    "Names of `n` unnamed classes: 'class 1', 'class 2', ..."
+    return [f'class {c}' for c in range(1, n+1)]
+
+def class_colour(i:int)->np.ndarray:
+    "RGB colour (0..1) of the class at position `i`"
+    return CLASS_COLOURS[i % len(CLASS_COLOURS)]/255
+
+def class_legend(fig, # matplotlib figure
+                 names:list, # class names, in class order
+                 **kwargs, # passed to `fig.legend`
+                ):
+    "A legend of the class colours under the figure"
+    from matplotlib.patches import Patch
+    kw = dict(loc='lower center', ncol=min(len(names), 6), fontsize=8, frameon=False) | kwargs
+    return fig.legend(handles=[Patch(color=class_colour(i), label=str(n)) for i,n in enumerate(names)], **kw)
+
+# %% ../nbs/00_core.ipynb #a14d9f70
+def scaled_size(size:tuple, # (H, W)
+                scale:float=1., # resize factor
+               )->tuple: # (h, w) after resizing
+    "The size of an image resized by `scale` (rounded, at least one pixel)"
+    if not scale > 0: raise ValueError(f"scale must be positive, got {scale}")
+    return tuple(max(1, int(round(o*scale))) for o in size)

@@ -14,14 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
-from matplotlib.patches import Patch
 
-from .core import parse_rle, open_image, overlay_masks, CLASS_COLOURS
-from .data import classes, get_masks, class_sets
+from .core import parse_rle, open_image, overlay_masks, class_colour, class_legend
+from .data import classes, class_names, get_masks, class_sets
 
 # %% ../nbs/03_eda.ipynb #8e5ca0df
-def _colour(i): return CLASS_COLOURS[i % len(CLASS_COLOURS)]/255
-
 def _shape(labels, shape=None):
     shape = shape or labels.attrs.get('shape')
     if shape is None: raise ValueError("the labels table does not know its image size: pass `shape=(H, W)`")
@@ -77,7 +74,7 @@ def plot_class_counts(labels:pd.DataFrame, # labels table
     cls = classes(labels)
     has = labels[cls] != ''
     counts = list(has.sum()) + [int((~has.any(axis=1)).sum())]
-    bars = ax.bar([f'class {c}' for c in cls] + ['defect-free'], counts, color=[_colour(i) for i in range(len(cls))] + ['0.6'])
+    bars = ax.bar(class_names(labels) + ['defect-free'], counts, color=[class_colour(i) for i in range(len(cls))] + ['0.6'])
     ax.bar_label(bars, labels=[f'{n}\n{n/max(len(labels), 1):.0%}' for n in counts], fontsize=7)
     ax.set_ylabel('images'); ax.set_title(f'{len(labels):,} images')
     ax.margins(y=0.25)
@@ -93,9 +90,9 @@ def plot_areas(labels:pd.DataFrame, # labels table
     h,w = _shape(labels, shape)
     ms = mask_stats(labels, (h, w))
     edges = np.logspace(0, np.log10(h*w), bins+1)
-    for i,c in enumerate(classes(labels)):
+    for i,(c,name) in enumerate(zip(classes(labels), class_names(labels))):
         a = ms.area[ms.ClassId == int(c)]
-        if len(a): ax.hist(a, bins=edges, histtype='step', lw=2, color=_colour(i), label=f'class {c} ({len(a)})')
+        if len(a): ax.hist(a, bins=edges, histtype='step', lw=2, color=class_colour(i), label=f'{name} ({len(a)})')
     ax.set_xscale('log'); ax.set_xlabel('mask area (pixels)'); ax.set_ylabel('masks')
     ax.set_title('Mask areas'); ax.legend(fontsize=7)
     return ax
@@ -108,8 +105,8 @@ def plot_cooccurrence(labels:pd.DataFrame, # labels table
     co = cooccurrence(labels)
     im = ax.imshow(np.log1p(co.values), cmap='Blues')
     n = len(co)
-    ax.set_xticks(range(n), [f'class {c}' for c in co.columns], fontsize=7, rotation=45)
-    ax.set_yticks(range(n), [f'class {c}' for c in co.index], fontsize=7)
+    ax.set_xticks(range(n), class_names(labels), fontsize=7, rotation=45)
+    ax.set_yticks(range(n), class_names(labels), fontsize=7)
     top = np.log1p(co.values).max()
     for i in range(n):
         for j in range(n):
@@ -141,13 +138,12 @@ def show_defects(labels:pd.DataFrame, # labels table
     idx = np.sort(np.random.default_rng(seed).choice(idx, min(n, len(idx)), replace=False))
     h,w = _shape(labels)
     fig,axs = plt.subplots(len(idx), 1, figsize=(width, len(idx)*(width*h/w + 0.35) + 0.4), squeeze=False)
-    sets = class_sets(labels)
+    sets,names = class_sets(labels),class_names(labels)
     for ax,i in zip(axs[:, 0], idx):
         img = open_image(Path(path)/img_dir/labels.ImageId.iloc[i], 'L')
         ax.imshow(overlay_masks(img, get_masks(labels, i), alpha))
-        ax.set_title(f"{labels.ImageId.iloc[i]}: class {sets.iloc[i].replace('+', ', ')}", fontsize=8, loc='left')
+        ax.set_title(f"{labels.ImageId.iloc[i]}: {', '.join(names[int(c)-1] for c in sets.iloc[i].split('+'))}", fontsize=8, loc='left')
         ax.axis('off')
-    fig.legend(handles=[Patch(color=_colour(i), label=f'class {c}') for i,c in enumerate(cl)],
-               loc='lower center', ncol=len(cl), fontsize=8, frameon=False)
+    class_legend(fig, names)
     fig.tight_layout(rect=(0, 0.4/fig.get_figheight(), 1, 1))
     return fig

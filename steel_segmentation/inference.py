@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/inference.html.md"
 
 # %% auto #0
 __all__ = ['POST_KEYS', 'POST_DEFAULTS', 'TTAS', 'LB_MIX', 'post_params', 'remove_small', 'postprocess', 'Predictor',
-           'predict_files', 'tune_stats', 'search', 'pair_scores', 'mix_score', 'store_post']
+           'predict_files', 'tune_stats', 'area_candidates', 'search', 'pair_scores', 'mix_score', 'store_post']
 
 # %% ../nbs/09_inference.ipynb #7225c597
 import json
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from .core import mask2rle
-from .models import load_model
+from .models import load_model, seg_input, seg_output
 from .transforms import read_image
 
 # %% ../nbs/09_inference.ipynb #ef7b1c6f
@@ -88,53 +88,57 @@ class Predictor:
         for c in cfgs[1:]:
             if c['classes'] != c0['classes']: raise ValueError(f"models disagree on the classes: {c0['classes']} vs {c['classes']}")
         self.classes,self.n_classes,self.tta,self.device = c0['classes'],len(c0['classes']),tta,device
+        self.class_names = c0.get('class_names') or [f'class {c}' for c in self.classes]
         self.classifier = None if classifier is None else _as_model(classifier, device)
         if self.classifier is not None:
             cc = self.classifier[1]
             if cc['task'] != 'cls': raise ValueError("the classifier file is not a classifier (task 'cls')")
             if cc['classes'] != c0['classes']: raise ValueError(f"the classifier's classes {cc['classes']} differ from the models' {c0['classes']}")
         self.post = post_params(post if post is not None else c0.get('post'), self.n_classes)
+        # grey models read grey images, decoded exactly as in training
+        self.channels = 1 if all(c['in_channels'] == 1 for _,c in self.models + ([self.classifier] if self.classifier else [])) else 3
 
     def _input(self, imgs, cfg):
-        "uint8 (B, H, W, 3) -> normalised float (B, channels, H, W) for a model with config `cfg`"
+        "uint8 (B, H, W, 1 or 3) -> normalised float (B, channels, H, W) for a model with config `cfg`"
         x = torch.as_tensor(imgs).to(self.device).permute(0, 3, 1, 2).float().div_(255)
-        if cfg['in_channels'] == 1: x = x.mean(1, keepdim=True)
+        if cfg['in_channels'] == 1 and x.shape[1] == 3: x = (x*torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        elif cfg['in_channels'] == 3 and x.shape[1] == 1: x = x.expand(-1, 3, -1, -1)
         mean,std = (torch.tensor(o, device=self.device).view(1, -1, 1, 1) for o in cfg['stats'])
         if cfg['in_channels'] == 1: mean,std = mean.mean(1, keepdim=True),std.mean(1, keepdim=True)
         return (x - mean)/std
 
-    def _forward(self, model, x, classify=False):
-        "Average of the model over the TTA flips"
-        flips = TTAS[self.tta]
+    def _forward(self, model, x, cfg, classify=False):
+        "Average of the model over the TTA flips, on the original pixels of `x`"
+        flips,size = TTAS[self.tta],x.shape[-2:]
+        scale,pad = cfg.get('scale', 1.),cfg.get('pad', 'zeros')
         cl = torch.channels_last # as decoded images come: the fast convolution path on CPUs, about 2x here
+        def inp(f): return seg_input(x.flip(f) if f else x, scale, pad).contiguous(memory_format=cl)
         with torch.inference_mode():
             # a GPU takes the flipped copies in one forward; on a CPU a 3x larger batch runs ~40% slower per image
             # (it no longer fits the caches), so there each copy goes through at the original batch size
-            if x.device.type != 'cpu': outs = model(torch.cat([x.flip(f) if f else x for f in flips]).contiguous(memory_format=cl)).split(len(x))
-            else: outs = (model((x.flip(f) if f else x).contiguous(memory_format=cl)) for f in flips)
+            if x.device.type != 'cpu': outs = model(torch.cat([inp(f) for f in flips])).split(len(x))
+            else: outs = (model(inp(f)) for f in flips)
             acc = None
             for o,f in zip(outs, flips):
                 if classify: o = torch.sigmoid(o)
                 else:
+                    o = seg_output(o, size, scale)
                     o = o.sigmoid_() if o.shape[1] == self.n_classes else F.softmax(o, 1)[:, 1:]
                     if f: o = o.flip(f)
                 acc = o if acc is None else acc.add_(o)
             return acc.div_(len(flips))
 
-    def probs(self, imgs:np.ndarray, # uint8 (B, H, W, 3) images
+    def probs(self, imgs:np.ndarray, # uint8 (B, H, W, 3) images (or (B, H, W, 1) for grey models)
              )->tuple: # (probabilities (B, C, H, W), classifier probabilities (B, C) or None)
-        "Class probabilities of a batch: models and flips averaged, padding removed"
-        h,w = imgs.shape[1:3]
-        ph,pw = -h % 32,-w % 32
+        "Class probabilities of a batch: models and flips averaged, on the original pixels"
         acc = None
         for model,cfg in self.models:
-            x = F.pad(self._input(imgs, cfg), (0, pw, 0, ph))
-            p = self._forward(model, x)[..., :h, :w]
+            p = self._forward(model, self._input(imgs, cfg), cfg)
             acc = p if acc is None else acc + p
         pres = None
         if self.classifier is not None:
             model,cfg = self.classifier
-            pres = self._forward(model, F.pad(self._input(imgs, cfg), (0, pw, 0, ph)), classify=True).cpu().numpy()
+            pres = self._forward(model, self._input(imgs, cfg), cfg, classify=True).cpu().numpy()
         return (acc/len(self.models)).cpu().numpy(),pres
 
     def predict(self, imgs:np.ndarray)->np.ndarray:
@@ -144,11 +148,9 @@ class Predictor:
 
 # %% ../nbs/09_inference.ipynb #5ecb3693
 class _Files(torch.utils.data.Dataset):
-    def __init__(self, fns): self.fns = [Path(o) for o in fns]
+    def __init__(self, fns, channels=3): self.fns,self.channels = [Path(o) for o in fns],channels
     def __len__(self): return len(self.fns)
-    def __getitem__(self, i):
-        a = read_image(self.fns[i], 3)
-        return a,i
+    def __getitem__(self, i): return read_image(self.fns[i], self.channels),i
 
 def _collate(b):
     shapes = {a.shape for a,_ in b}
@@ -163,7 +165,7 @@ def predict_files(pred:Predictor, # the predictor
                  ):
     "Yield (file name, bool masks (C, H, W)) image by image, one batch in memory at a time"
     from fastprogress.fastprogress import progress_bar
-    dl = torch.utils.data.DataLoader(_Files(fns), batch_size=bs, num_workers=workers, collate_fn=_collate)
+    dl = torch.utils.data.DataLoader(_Files(fns, pred.channels), batch_size=bs, num_workers=workers, collate_fn=_collate)
     it = progress_bar(dl, leave=False) if progress else dl
     for imgs,idx in it:
         for i,m in zip(idx, pred.predict(imgs)): yield Path(fns[i]).name,m
@@ -181,7 +183,7 @@ def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
     n,c = len(fns),pred.n_classes
     area,inter = np.zeros((n, c, len(threshs)), np.int64),np.zeros((n, c, len(threshs)), np.int64)
     true,pres = np.zeros((n, c), np.int64),(np.zeros((n, c), np.float32) if pred.classifier is not None else None)
-    dl = torch.utils.data.DataLoader(_Files(fns), batch_size=bs, num_workers=workers, collate_fn=_collate)
+    dl = torch.utils.data.DataLoader(_Files(fns, pred.channels), batch_size=bs, num_workers=workers, collate_fn=_collate)
     for imgs,idx in (progress_bar(dl, leave=False) if progress else dl):
         p,pr = pred.probs(imgs)
         for j,i in enumerate(idx):
@@ -199,6 +201,13 @@ def _pair_dice(area, inter, true, empty):
     area = np.where(empty, 0, area); inter = np.where(empty, 0, inter)
     s = area + true
     return np.where(s == 0, 1., 2*inter/np.maximum(s, 1))
+
+def area_candidates(shape:tuple, # (H, W) of the images
+                    shares=(0, .00025, .0005, .001, .002, .004, .006, .01, .015, .02, .03), # shares of the image area
+                   )->list: # minimum areas in pixels
+    "Candidate minimum mask areas that follow the image size (for 256x1600: 0, 102, 205, ... 12288 pixels)"
+    n = shape[0]*shape[1]
+    return sorted({int(round(s*n)) for s in shares})
 
 def search(stats:dict, # from `tune_stats`
            min_areas=(0, 100, 300, 600, 1000, 2000, 4000), # candidate minimum areas

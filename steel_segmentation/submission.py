@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import parse_rle, rle2mask
+from .core import parse_rle, rle2mask, image_size
 from .data import read_rle_csv, classes, _listing
 
 # %% ../nbs/10_submission.ipynb #50de4721
@@ -82,12 +82,18 @@ def validate_submission(fn, # submission to check
                         sample_submission, # Kaggle's sample_submission.csv for the same test images
                         n_classes:int=4, # classes per image
                         raise_on_error:bool=False, # raise a ValueError instead of returning the problems
+                        sizes:dict=None, # image name -> (H, W), e.g. of the predicted masks
+                        img_dir=None, # folder of the test images, to read their sizes from their headers
                        )->pd.DataFrame: # ImageId, ClassId, problem (empty when the file is valid)
-    "Check that a submission has every (image, class) pair once and only valid, in-range RLE"
+    "Check that a submission has every (image, class) pair once and only valid RLE, inside each image when sizes are known"
     sub = read_submission(fn)
     ref = pd.read_csv(sample_submission, dtype=str, keep_default_na=False)
-    n_px = int(ref.EncodedPixels.iloc[0].split()[1]) if len(ref) else None
     images = sorted(set(ref.ImageId if 'ImageId' in ref else ref.ImageId_ClassId.str.rsplit('_', n=1).str[0]))
+    sizes = dict(sizes or {})
+    if img_dir is not None:
+        for i in images:
+            if i not in sizes and (Path(img_dir)/i).is_file(): sizes[i] = image_size(Path(img_dir)/i)
+    n_px = {k: int(h)*int(w) for k,(h,w) in sizes.items()}
     want = {(i, str(c)) for i in images for c in range(1, n_classes+1)}
     probs = []
     keys = list(zip(sub.ImageId, sub.ClassId))
@@ -96,7 +102,7 @@ def validate_submission(fn, # submission to check
     for k in sorted(set(keys) - want): probs.append((k[0], k[1], "not an image and class of the sample submission"))
     for k in sorted(want - set(keys)): probs.append((k[0], k[1], "missing"))
     for img,c,rle in zip(sub.ImageId, sub.ClassId, sub.EncodedPixels):
-        try: parse_rle(rle, n_px, img, c)
+        try: parse_rle(rle, n_px.get(img), img, c)
         except ValueError as e: probs.append((img, c, str(e)))
     res = pd.DataFrame(probs, columns=['ImageId', 'ClassId', 'problem'])
     if raise_on_error and len(res):

@@ -6,8 +6,9 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/transforms.html.md
 
 # %% auto #0
 __all__ = ['MODES', 'read_image', 'TensorMultiMask', 'TensorLabelMask', 'MaskFromRow', 'ReadImage', 'ImagePath',
-           'SteelImageBlock', 'MultiMaskBlock', 'SteelCrop', 'SteelFlip', 'SteelLighting', 'NormalizeInplace',
-           'balanced_weights', 'SteelDataLoaders', 'show_batch', 'show_results', 'check_dataset']
+           'SteelImageBlock', 'MultiMaskBlock', 'default_crop', 'SteelCrop', 'SteelResize', 'SteelFlip',
+           'SteelLighting', 'NormalizeInplace', 'balanced_weights', 'SteelDataLoaders', 'show_batch', 'show_results',
+           'check_dataset']
 
 # %% ../nbs/04_transforms.ipynb #7f263c25
 import random
@@ -35,8 +36,8 @@ from fastai.vision.data import get_grid
 from fastai.data.core import show_batch, show_results
 from plum import dispatch
 
-from .core import rle2mask, parse_rle, open_image, ImageReadError, CLASS_COLOURS
-from .data import read_rle_csv, read_labels, list_images, classes, get_folds, get_masks, IMG_EXTS
+from .core import rle2mask, parse_rle, open_image, ImageReadError, CLASS_COLOURS, scaled_size, class_legend, default_names
+from .data import read_rle_csv, read_labels, list_images, classes, class_names, get_folds, get_masks, IMG_EXTS
 
 try: import simplejpeg
 except ImportError: simplejpeg = None
@@ -100,8 +101,10 @@ class MaskFromRow(DisplayedTransform):
     def __init__(self, classes:list, # class columns of the labels table
                  shape:tuple, # (H, W) of the images
                  mode:str='multilabel', # 'multilabel' (C, H, W) or 'softmax' (H, W) with 0 = background
+                 names:list=None, # class names, for legends (default: 'class 1', ...)
                 ):
         store_attr(); _check_mode(mode)
+        self.names = list(names) if names else default_names(len(classes))
         self.classes = list(map(str, classes))
         self.c = len(self.classes) + (mode == 'softmax')
         self.loss_func = BCEWithLogitsLossFlat(axis=1) if mode == 'multilabel' else CrossEntropyLossFlat(axis=1)
@@ -112,10 +115,12 @@ class MaskFromRow(DisplayedTransform):
         h,w = self.shape
         m = np.zeros((len(self.classes), w, h), np.uint8)
         for i,c in enumerate(self.classes): rle2mask(row[c], self.shape, img, c, out=m[i])
-        if self.mode == 'multilabel': return TensorMultiMask(torch.from_numpy(m).transpose(1, 2))
-        lm = (m * np.arange(1, len(m)+1, dtype=np.uint8)[:, None, None]).max(0)
-        res = TensorLabelMask(torch.from_numpy(lm).T)
-        res.n_classes = len(self.classes)
+        if self.mode == 'multilabel': res = TensorMultiMask(torch.from_numpy(m).transpose(1, 2))
+        else:
+            lm = (m * np.arange(1, len(m)+1, dtype=np.uint8)[:, None, None]).max(0)
+            res = TensorLabelMask(torch.from_numpy(lm).T)
+            res.n_classes = len(self.classes)
+        res.class_names = self.names # travels with the batch, for the legends
         return res
 
 # %% ../nbs/04_transforms.ipynb #5cdeca56
@@ -145,10 +150,11 @@ def SteelImageBlock(channels:int=3, shape:tuple=None):
 def MultiMaskBlock(classes, # class columns of the labels table (or their number)
                    shape:tuple, # (H, W) of the images
                    mode:str='multilabel', # 'multilabel' or 'softmax'
+                   names:list=None, # class names, for legends
                   ):
     "A `TransformBlock` for per-class masks built from labels-table rows"
     if isinstance(classes, int): classes = [str(c) for c in range(1, classes+1)]
-    return TransformBlock(type_tfms=MaskFromRow(classes, shape, mode))
+    return TransformBlock(type_tfms=MaskFromRow(classes, shape, mode, names))
 
 # %% ../nbs/04_transforms.ipynb #c26ce4a9
 def _mult32(sz, what):
@@ -172,6 +178,13 @@ def _defect_pixel(m):
     i = int(inner[random.randrange(len(inner))])
     return (i, o) if colmajor else (o, i)
 
+def default_crop(shape:tuple, # (H, W) of the images
+                 scale:float=1., # resize factor of training
+                 most:tuple=(256, 512), # largest crop
+                )->tuple: # (h, w), multiples of 32
+    "The training crop that follows the data: the largest multiple of 32 inside the (resized) image, up to `most`"
+    return tuple(max(32, min(m, s//32*32)) for s,m in zip(scaled_size(shape, scale), most))
+
 def _like(t, x):
     "Plain tensor `t` as the type of `x`, with its metadata (fastai's subclass dispatch is costly on big items)"
     res = t.as_subclass(type(x))
@@ -183,7 +196,7 @@ class SteelCrop(RandTransform):
     split_idx,order = None,10
     def __init__(self, size=(256, 512), # training crop (H, W), multiples of 32
                  p_defect:float=0., # probability of centring the training crop on a defect
-                 valid_size=None, # validation crop (H, W), centred; None: the full image padded to a multiple of 32
+                 valid_size=None, # validation crop (H, W), centred; None: the whole image
                 ):
         super().__init__()
         self.size,self.valid_size,self.p_defect = _mult32(size, 'crop size'),_mult32(valid_size, 'validation crop size'),p_defect
@@ -193,7 +206,7 @@ class SteelCrop(RandTransform):
         h,w = img.shape[-2:]
         if msk is not None and tuple(msk.shape[-2:]) != (h, w):
             raise ValueError(f"an image of {h}x{w} has a mask of {msk.shape[-2]}x{msk.shape[-1]}: run check_dataset to find images of another size")
-        self.pad = None
+        self.whole = False
         if split_idx == 0:
             ch,cw = self.size
             if ch > h or cw > w: raise ValueError(f"crop size {ch}x{cw} is larger than the image ({h}x{w})")
@@ -206,14 +219,29 @@ class SteelCrop(RandTransform):
             ch,cw = self.valid_size
             if ch > h or cw > w: raise ValueError(f"validation crop size {ch}x{cw} is larger than the image ({h}x{w})")
             self.top,self.left = (h-ch)//2,(w-cw)//2
-        else: self.pad,ch,cw = (-h % 32, -w % 32),h,w
+        else: self.whole,ch,cw = True,h,w
         self.ch,self.cw = ch,cw
 
     def _crop(self, x):
-        t = x.as_subclass(torch.Tensor)
-        if self.pad is not None: return _like(F.pad(t, (0, self.pad[1], 0, self.pad[0])), x) if any(self.pad) else x
-        return _like(t[..., self.top:self.top+self.ch, self.left:self.left+self.cw], x)
+        if self.whole: return x
+        return _like(x.as_subclass(torch.Tensor)[..., self.top:self.top+self.ch, self.left:self.left+self.cw], x)
     def encodes(self, x:TensorImage|TensorMultiMask|TensorLabelMask): return self._crop(x)
+
+# %% ../nbs/04_transforms.ipynb #b4532f1e
+class SteelResize(RandTransform):
+    "Resize training images and masks by `scale` (validation items stay whole)"
+    split_idx,order = 0,5
+    def __init__(self, scale:float=1.): super().__init__(); self.scale = scale
+    def _size(self, x): return scaled_size(x.shape[-2:], self.scale)
+    def encodes(self, x:TensorImage):
+        t = F.interpolate(x.as_subclass(torch.Tensor)[None].float(), size=self._size(x), mode='bilinear', antialias=True, align_corners=False)
+        return _like(t[0].round_().clamp_(0, 255).to(torch.uint8), x)
+    def encodes(self, x:TensorMultiMask):
+        t = F.interpolate(x.as_subclass(torch.Tensor)[None].float(), size=self._size(x), mode='area')
+        return _like((t[0] >= 0.5).to(torch.uint8), x)
+    def encodes(self, x:TensorLabelMask):
+        t = F.interpolate(x.as_subclass(torch.Tensor)[None, None].float(), size=self._size(x), mode='nearest')
+        return _like(t[0, 0].to(x.dtype), x)
 
 # %% ../nbs/04_transforms.ipynb #a3297fa8
 class SteelFlip(RandTransform):
@@ -282,7 +310,7 @@ class SteelDataLoaders(DataLoaders):
     def from_labels(cls, labels:pd.DataFrame, # labels table (`read_labels`)
                     img_dir, # folder holding the images named in `labels`
                     bs:int=8, # batch size
-                    crop=(256, 512), # training crop (H, W), multiples of 32
+                    crop=None, # training crop (H, W), multiples of 32 (default: `default_crop` of the images and scale)
                     fold:int=0, # validation fold
                     n_folds:int=5, # number of folds
                     seed:int=42, # seed of the folds
@@ -291,7 +319,8 @@ class SteelDataLoaders(DataLoaders):
                     mode:str='multilabel', # 'multilabel' (C, H, W masks) or 'softmax' (H, W label maps)
                     channels:int=3, # 3 (RGB) or 1 (grey) input channels
                     p_defect:float=0., # probability of centring a training crop on a defect
-                    valid_crop=None, # validation crop (H, W); None: full images padded to a multiple of 32
+                    valid_crop=None, # validation crop (H, W); None: whole images
+                    scale:float=1., # resize factor of the training images (validation images are resized on the batch)
                     flips:bool=True, # random horizontal and vertical flips
                     lighting:bool=True, # random brightness and contrast
                     stats=imagenet_stats, # normalisation (mean, std) per RGB channel
@@ -308,10 +337,14 @@ class SteelDataLoaders(DataLoaders):
         if folds is None and (int(n_folds) != n_folds or n_folds < 2): raise ValueError(f"n_folds must be an integer of at least 2, got {n_folds}")
         shape = labels.attrs.get('shape')
         if shape is None: raise ValueError("the labels table does not know its image size: read it with `read_labels`")
+        if not 0 < scale <= 4: raise ValueError(f"scale must be in (0, 4], got {scale}")
+        if crop is None: crop = default_crop(shape, scale)
         csz,vsz = _mult32(crop, 'crop size'),_mult32(valid_crop, 'validation crop size')
-        for what,sz in (('crop size', csz), ('validation crop size', vsz)):
-            if sz is not None and (sz[0] > shape[0] or sz[1] > shape[1]):
-                raise ValueError(f"{what} {sz[0]}x{sz[1]} is larger than the images ({shape[0]}x{shape[1]})")
+        sh,sw = scaled_size(shape, scale)
+        if csz[0] > sh or csz[1] > sw:
+            raise ValueError(f"crop size {csz[0]}x{csz[1]} is larger than the images ({sh}x{sw}" + (f" at scale {scale})" if scale != 1 else ")"))
+        if vsz is not None and (vsz[0] > shape[0] or vsz[1] > shape[1]):
+            raise ValueError(f"validation crop size {vsz[0]}x{vsz[1]} is larger than the images ({shape[0]}x{shape[1]})")
         if len(stats) != 2 or any(len(o) not in (1, 3) for o in stats): raise ValueError(f"stats must be (mean, std) with 3 (or 1) values each, got {stats}")
         if folds is None: folds = get_folds(labels, n_folds, seed)
         else:
@@ -326,10 +359,10 @@ class SteelDataLoaders(DataLoaders):
         mean,std = (np.asarray(o, dtype=np.float32) for o in stats)
         if channels == 1: mean,std = mean.mean(keepdims=True),std.mean(keepdims=True)
         elif len(mean) == 1: mean,std = np.repeat(mean, 3),np.repeat(std, 3)
-        item_tfms = [SteelCrop(crop, p_defect, valid_crop)] + ([SteelFlip()] if flips else [])
+        item_tfms = ([SteelResize(scale)] if scale != 1 else []) + [SteelCrop(csz, p_defect, vsz)] + ([SteelFlip()] if flips else [])
         batch_tfms = ([SteelLighting()] if lighting else []) + [NormalizeInplace.from_stats(mean.tolist(), std.tolist())]
         cl = classes(labels)
-        dblock = DataBlock(blocks=(SteelImageBlock(channels, shape), MultiMaskBlock(cl, shape, mode)),
+        dblock = DataBlock(blocks=(SteelImageBlock(channels, shape), MultiMaskBlock(cl, shape, mode, class_names(labels))),
                            get_x=ImagePath(img_dir), splitter=IndexSplitter(valid),
                            item_tfms=item_tfms, batch_tfms=batch_tfms)
         kw = dict(bs=bs, val_bs=valid_bs, num_workers=num_workers, device=device)
@@ -340,7 +373,8 @@ class SteelDataLoaders(DataLoaders):
         dls = dblock.dataloaders(labels, path=path, **kw)
         res = cls(*dls.loaders, path=dls.path, device=dls.device)
         res.labels,res.classes,res.mode,res.channels,res.fold,res.folds = labels,cl,mode,channels,fold,folds
-        res.stats,res.crop,res.balanced = (mean.tolist(), std.tolist()),tuple(item_tfms[0].size),balanced
+        res.stats,res.crop,res.balanced,res.scale = (mean.tolist(), std.tolist()),csz,balanced,float(scale)
+        res.class_names = class_names(labels)
         res.c = len(cl) + (mode == 'softmax')
         return res
 
@@ -361,9 +395,8 @@ class SteelDataLoaders(DataLoaders):
         return cls.from_labels(labels, path/img_dir, **kwargs)
 
 # %% ../nbs/04_transforms.ipynb #b4d43988
-def _legend(fig, n):
-    fig.legend(handles=[Patch(color=CLASS_COLOURS[i % len(CLASS_COLOURS)]/255, label=f'class {i+1}') for i in range(n)],
-               loc='lower center', ncol=n, fontsize=8, frameon=False)
+def _legend(fig, y):
+    class_legend(fig, getattr(y, 'class_names', None) or default_names(_n_classes(y)))
 
 def _n_classes(y):
     return y.shape[1] if y.ndim == 4 else (getattr(y, 'n_classes', None) or int(y.max()))
@@ -384,7 +417,7 @@ def show_batch(x:TensorImage, y:TensorMultiMask|TensorLabelMask, samples, ctxs=N
     if ctxs is None:
         ncols,figsize = _layout(x, n, ncols, figsize)
         fig,ctxs = get_grid(n, nrows=nrows, ncols=ncols, figsize=figsize, return_fig=True)
-        _legend(fig, _n_classes(y)); fig.tight_layout(rect=(0, 0.4/fig.get_figheight(), 1, 1))
+        _legend(fig, y); fig.tight_layout(rect=(0, 0.4/fig.get_figheight(), 1, 1))
     for (img,msk),ctx in zip(samples[:n], ctxs):
         img.show(ctx=ctx, cmap='gray'); msk.show(ctx=ctx, **kwargs)
     return ctxs
@@ -395,7 +428,7 @@ def show_results(x:TensorImage, y:TensorMultiMask|TensorLabelMask, samples, outs
     if ctxs is None:
         ncols,figsize = _layout(x, n, ncols, figsize, double=True)
         fig,ctxs = get_grid(n, nrows=nrows, ncols=ncols, figsize=figsize, double=True, return_fig=True)
-        _legend(fig, _n_classes(y)); fig.tight_layout(rect=(0, 0.4/fig.get_figheight(), 1, 1))
+        _legend(fig, y); fig.tight_layout(rect=(0, 0.4/fig.get_figheight(), 1, 1))
     for i,((img,msk),out) in enumerate(zip(samples[:n], outs)):
         for ctx,m,t in ((ctxs[2*i], msk, 'target'), (ctxs[2*i+1], out[0], 'prediction')):
             img.show(ctx=ctx, cmap='gray'); m.show(ctx=ctx, title=t, **kwargs)

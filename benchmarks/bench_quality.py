@@ -1,0 +1,91 @@
+"""Model quality on real steel: the project's default recipe against a plain-PyTorch reference, same budget.
+
+Usage: python benchmarks/bench_quality.py [--minutes 15] [--data ../shared/data/neu_seg] [--work DIR] [--seed 0]
+
+1. `steel-import` turns NEU-Seg (images + class-index masks) into the Kaggle layout with a seeded, class-stratified
+   test split (20%): the test images are never seen by training or tuning.
+2. Both sides run at the same time, one thread each (OMP_NUM_THREADS=1), with the same training budget:
+   - project: `steel-train --minutes M` (U-Net/resnet18 from scratch, every other option at its default),
+     then `steel-tune` on the run's validation images and `steel-submit`, all with their defaults;
+   - reference: benchmarks/reference_unet.py (smp U-Net/resnet18, BCE+Dice, Adam, flips, 128px downscaled input,
+     trained until the budget runs out, threshold 0.5, no tuning, no TTA).
+3. Both submissions are scored with the Kaggle Dice against the test truth, next to the all-empty baseline.
+
+Prints the two scores, the baseline, the budget and the minutes each side used (training, and in total).
+Exits 1 when the project does not beat the reference by 0.03 and reach 0.88. Skips (exit 0) without the data.
+"""
+import argparse, os, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NEU_CLASSES = 'inclusion,patches,scratches'
+
+
+def run(cmd, log, env):
+    "Run a command, its output into `log`; the seconds it took"
+    t = time.time()
+    with open(log, 'a') as f:
+        f.write(f"$ {' '.join(map(str, cmd))}\n"); f.flush()
+        r = subprocess.run(list(map(str, cmd)), stdout=f, stderr=subprocess.STDOUT, env=env)
+    if r.returncode: raise SystemExit(f"failed ({r.returncode}): {' '.join(map(str, cmd))}; see {log}")
+    return time.time() - t
+
+
+def project(data, work, minutes, env):
+    log, run_dir, sub = work/'project.log', work/'project_run', work/'project.csv'
+    model = run_dir/'model.safetensors'
+    t_train = run(['steel-train', '--data', data, '--encoder', 'resnet18', '--no-pretrained', '--minutes', minutes,
+                   '--out', run_dir], log, env)
+    t_tune = run(['steel-tune', '--data', data, '--models', model], log, env)
+    t_sub = run(['steel-submit', '--data', data, '--models', model, '--out', sub], log, env)
+    return sub, t_train, t_train + t_tune + t_sub
+
+
+def reference(data, work, minutes, env):
+    log, sub = work/'reference.log', work/'reference.csv'
+    t = run([sys.executable, ROOT/'benchmarks'/'reference_unet.py', data, '--minutes', minutes, '--out', sub], log, env)
+    lines = [o for o in open(log) if o.startswith('reference:')]
+    train_min = float(lines[-1].split('training ')[1].split(' min')[0]) if lines else float('nan')
+    return sub, train_min*60, t
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--minutes', type=float, default=15., help='training budget of each side')
+    ap.add_argument('--data', default=str(ROOT.parent/'shared'/'data'/'neu_seg'))
+    ap.add_argument('--work', default=None, help='folder for the imported data, runs and submissions (default: a temporary one)')
+    ap.add_argument('--seed', type=int, default=0, help='seed of the test split')
+    a = ap.parse_args()
+    src = Path(a.data)
+    if not (src/'images').is_dir():
+        print(f"skipped: NEU-Seg not found at {src}")
+        return 0
+    work = Path(a.work or tempfile.mkdtemp(prefix='bench_quality_'))
+    work.mkdir(parents=True, exist_ok=True)
+    data = work/'neu'
+    if not (data/'train.csv').exists():
+        subprocess.run(['steel-import', src, data, '--classes', NEU_CLASSES, '--test-size', '0.2', '--seed', str(a.seed)],
+                       check=True, stdout=subprocess.DEVNULL)
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(2) as ex:
+        fp = ex.submit(project, data, work, a.minutes, env)
+        fr = ex.submit(reference, data, work, a.minutes, env)
+        (psub, p_train, p_total), (rsub, r_train, r_total) = fp.result(), fr.result()
+
+    from steel_segmentation.data import read_labels, classes
+    from steel_segmentation.submission import score_submission
+    truth = read_labels(data, 'test_labels.csv', 'test_images')
+    empty = float((truth[classes(truth)] == '').to_numpy().mean())
+    ps, rs = score_submission(psub, truth), score_submission(rsub, truth)
+    print(f"NEU-Seg, {len(truth)} test images ({len(read_labels(data))} for training and validation), seed {a.seed}; "
+          f"budget {a.minutes:g} min of training per side, one thread each, run side by side")
+    print(f"  {'':10s} {'Kaggle Dice':>11s} {'training min':>13s} {'total min':>10s}")
+    print(f"  {'project':10s} {ps:11.4f} {p_train/60:13.1f} {p_total/60:10.1f}")
+    print(f"  {'reference':10s} {rs:11.4f} {r_train/60:13.1f} {r_total/60:10.1f}")
+    print(f"  {'all-empty':10s} {empty:11.4f}")
+    print(f"  project - reference: {ps - rs:+.4f} (goal >= +0.03, and project >= 0.88); logs and files in {work}")
+    return 0 if ps >= rs + 0.03 and ps >= 0.88 else 1
+
+
+if __name__ == '__main__': sys.exit(main())
