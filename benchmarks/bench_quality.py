@@ -31,13 +31,13 @@ def run(cmd, log, env):
     return time.time() - t
 
 
-def project(data, work, minutes, env):
-    log, run_dir, sub = work/'project.log', work/'project_run', work/'project.csv'
+def project(data, work, minutes, env, name='project', train_args=(), tune_args=(), submit_args=()):
+    log, run_dir, sub = work/f'{name}.log', work/f'{name}_run', work/f'{name}.csv'
     model = run_dir/'model.safetensors'
     t_train = run(['steel-train', '--data', data, '--encoder', 'resnet18', '--no-pretrained', '--minutes', minutes,
-                   '--out', run_dir], log, env)
-    t_tune = run(['steel-tune', '--data', data, '--models', model], log, env)
-    t_sub = run(['steel-submit', '--data', data, '--models', model, '--out', sub], log, env)
+                   '--out', run_dir, *train_args], log, env)
+    t_tune = run(['steel-tune', '--data', data, '--models', model, *tune_args], log, env)
+    t_sub = run(['steel-submit', '--data', data, '--models', model, '--out', sub, *submit_args], log, env)
     return sub, t_train, t_train + t_tune + t_sub
 
 
@@ -55,6 +55,10 @@ def main():
     ap.add_argument('--data', default=str(ROOT.parent/'shared'/'data'/'neu_seg'))
     ap.add_argument('--work', default=None, help='folder for the imported data, runs and submissions (default: a temporary one)')
     ap.add_argument('--seed', type=int, default=0, help='seed of the test split')
+    ap.add_argument('--variant', nargs=2, action='append', default=[], metavar=('NAME', 'TRAIN_ARGS'),
+                    help="instead of the reference, a second project run with extra steel-train options, e.g. "
+                         "--variant scale1 '--scale 1' (to measure one change of the recipe against the defaults)")
+    ap.add_argument('--tune-args', default='', help='extra steel-tune options for every project run')
     a = ap.parse_args()
     src = Path(a.data)
     if not (src/'images').is_dir():
@@ -67,23 +71,29 @@ def main():
         subprocess.run(['steel-import', src, data, '--classes', NEU_CLASSES, '--test-size', '0.2', '--seed', str(a.seed)],
                        check=True, stdout=subprocess.DEVNULL)
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
+    tune = a.tune_args.split()
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(2) as ex:
-        fp = ex.submit(project, data, work, a.minutes, env)
-        fr = ex.submit(reference, data, work, a.minutes, env)
-        (psub, p_train, p_total), (rsub, r_train, r_total) = fp.result(), fr.result()
+        jobs = {'project': ex.submit(project, data, work, a.minutes, env, 'project', (), tune)}
+        if a.variant:
+            for name, args in a.variant: jobs[name] = ex.submit(project, data, work, a.minutes, env, name, args.split(), tune)
+        else: jobs['reference'] = ex.submit(reference, data, work, a.minutes, env)
+        res = {k: f.result() for k, f in jobs.items()}
 
     from steel_segmentation.data import read_labels, classes
     from steel_segmentation.submission import score_submission
     truth = read_labels(data, 'test_labels.csv', 'test_images')
     empty = float((truth[classes(truth)] == '').to_numpy().mean())
-    ps, rs = score_submission(psub, truth), score_submission(rsub, truth)
+    scores = {k: score_submission(sub, truth) for k, (sub, _, _) in res.items()}
     print(f"NEU-Seg, {len(truth)} test images ({len(read_labels(data))} for training and validation), seed {a.seed}; "
           f"budget {a.minutes:g} min of training per side, one thread each, run side by side")
-    print(f"  {'':10s} {'Kaggle Dice':>11s} {'training min':>13s} {'total min':>10s}")
-    print(f"  {'project':10s} {ps:11.4f} {p_train/60:13.1f} {p_total/60:10.1f}")
-    print(f"  {'reference':10s} {rs:11.4f} {r_train/60:13.1f} {r_total/60:10.1f}")
-    print(f"  {'all-empty':10s} {empty:11.4f}")
+    print(f"  {'':12s} {'Kaggle Dice':>11s} {'training min':>13s} {'total min':>10s}")
+    for k, (_, t_train, t_total) in res.items(): print(f"  {k:12s} {scores[k]:11.4f} {t_train/60:13.1f} {t_total/60:10.1f}")
+    print(f"  {'all-empty':12s} {empty:11.4f}")
+    if a.variant:
+        for name, args in a.variant: print(f"  {name} ({args}) - project: {scores[name] - scores['project']:+.4f}; logs and files in {work}")
+        return 0
+    ps, rs = scores['project'], scores['reference']
     print(f"  project - reference: {ps - rs:+.4f} (goal >= +0.03, and project >= 0.88); logs and files in {work}")
     return 0 if ps >= rs + 0.03 and ps >= 0.88 else 1
 

@@ -227,6 +227,7 @@ def steel_train(
     epochs:int=None, # epochs (default 10, unless --minutes)
     minutes:float=None, # time budget instead of --epochs (with --fold all: for all folds together)
     lr:float=1e-3, # peak learning rate
+    lr_find:bool=False, # choose the learning rate with fastai's learning-rate finder instead of --lr
     schedule:str='one_cycle', # one_cycle or flat_cos
     bs:int=8, # batch size
     crop:str=None, # training crop HxW, multiples of 32 (default: the largest inside the resized image, at most 256x512)
@@ -300,7 +301,7 @@ def steel_train(
             share = None if minutes is None or (again and len(folds) > 1) else (minutes - used/60)/(len(folds) - i)
             with distrib_ctx(learn):
                 try: fit_steel(learn, epochs, lr, schedule, discriminative=use_pretrained or encoder_weights is not None,
-                               resume=again, minutes=share)
+                               resume=again, minutes=share, lr_find=lr_find)
                 except TrainingDiverged as e: raise ValueError(str(e)) from None
             used += getattr(learn, 'seconds', 0.)
             if rank_distrib(): continue
@@ -332,7 +333,7 @@ def steel_submit(
     data:str=None, # folder with the test images (and sample_submission.csv)
     models:Annotated[str, {'nargs': '+'}]=None, # segmentation model files (several: an ensemble)
     classifier:str=None, # classifier model file, to blank the classes it rules out
-    tta:str='none', # flip TTA: none, h, v or hv
+    tta:str=None, # flip TTA: none, h, v or hv (default: the one the first model file was tuned with)
     post:str=None, # JSON file of post-processing parameters (default: the first model file's)
     format:str='current', # current (ImageId,EncodedPixels,ClassId) or old (ImageId_ClassId,EncodedPixels)
     bs:int=8, # images per batch
@@ -376,7 +377,7 @@ def steel_predict(
     images:Annotated[str, {'opt': False, 'nargs': '+'}]=None, # image files
     model:Annotated[str, {'nargs': '+'}]=None, # segmentation model file(s)
     classifier:str=None, # classifier model file
-    tta:str='none', # flip TTA: none, h, v or hv
+    tta:str=None, # flip TTA: none, h, v or hv (default: the one the model file was tuned with)
     post:str=None, # JSON file of post-processing parameters
     out:str='predictions', # folder for the overlays and predictions.csv
     device:str='cpu', # torch device
@@ -467,7 +468,7 @@ def steel_tune(
         out = Path(out) if out else Path(models[0]).parent/'post.json'
         out.write_text(json.dumps(best, indent=1))
         written = [out]
-        if len(models) == 1: written.append(store_post(models[0], best))
+        if len(models) == 1: written.append(store_post(models[0], best, pred.tta))
         for o in written: print(o)
     return best
 

@@ -6,10 +6,11 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/core.html.md"""
 
 # %% auto #0
 __all__ = ['CLASS_COLOURS', 'parse_rle', 'rle2mask', 'mask2rle', 'rles2mask', 'mask2rles', 'ImageReadError', 'open_image',
-           'image_size', 'overlay_masks', 'default_names', 'class_colour', 'class_legend', 'scaled_size']
+           'image_size', 'overlay_masks', 'default_names', 'class_colour', 'class_legend', 'scaled_size', 'interactive',
+           'progress']
 
 # %% ../nbs/00_core.ipynb #7d86cb34
-import warnings
+import sys, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -217,3 +218,30 @@ def scaled_size(size:tuple, # (H, W)
     "The size of an image resized by `scale` (rounded, at least one pixel)"
     if not scale > 0: raise ValueError(f"scale must be positive, got {scale}")
     return tuple(max(1, int(round(o*scale))) for o in size)
+
+# %% ../nbs/00_core.ipynb #ef3bad00
+def interactive()->bool:
+    "Whether output goes to a notebook or a terminal (else: a log file or a pipe)"
+    from fastprogress.fastprogress import IN_NOTEBOOK
+    return IN_NOTEBOOK or sys.stdout.isatty()
+
+def progress(items, # what to iterate over
+             total:int=None, # number of items (default: `len(items)`)
+             what:str='', # what is being done, for the log lines
+             show:bool=True, # False: no progress at all
+            ):
+    "Iterate over `items` with a progress bar (terminal, notebook) or a line per 10% (logs)"
+    if not show: return iter(items)
+    if total is None: total = len(items) if hasattr(items, '__len__') else None
+    if interactive():
+        from fastprogress.fastprogress import progress_bar
+        return iter(progress_bar(items, total=total, leave=False, comment=what))
+    return _log_lines(items, total, what)
+
+def _log_lines(items, total, what):
+    t0,step,n = time.time(),0,0
+    for n,o in enumerate(items, 1):
+        yield o
+        if total and n*10 // total > step:
+            step = n*10 // total
+            print(f"{what or 'progress'}: {n}/{total} ({n/total:.0%}) in {time.time() - t0:.0f}s", file=sys.stderr, flush=True)

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from fastprogress.fastprogress import progress_bar
 
-from .core import parse_rle, rle2mask, open_image, image_size
+from .core import parse_rle, rle2mask, open_image, image_size, progress
 
 # %% ../nbs/01_data.ipynb #14b80d60
 _CUR_COLS,_OLD_COLS = ['ImageId', 'ClassId', 'EncodedPixels'],['ImageId_ClassId', 'EncodedPixels']
@@ -239,7 +238,7 @@ def duplicate_groups(fns:list, # image files
                     )->np.ndarray: # group id of each image (equal ids = duplicates)
     "Group near-duplicate images by their difference hash"
     fns = list(fns)
-    hashes = np.stack([image_hash(f, hs) for f in progress_bar(fns, leave=False)]) if fns else np.zeros((0, 8), np.uint8)
+    hashes = np.stack([image_hash(f, hs) for f in progress(fns, what='hashing images')]) if fns else np.zeros((0, 8), np.uint8)
     hashes = np.pad(hashes, ((0, 0), (0, -hashes.shape[1] % 8))).view(np.uint64)
     parent = np.arange(len(hashes))
     def find(i):
@@ -281,7 +280,7 @@ def unpack_competition(zip_fn, # the competition archive downloaded from Kaggle
                 for m in z.infolist():
                     if m.filename.startswith('/') or '..' in Path(m.filename).parts:
                         raise ValueError(f"{zip_fn}: refusing unsafe entry {m.filename!r}")
-                for m in progress_bar(z.infolist(), leave=False): z.extract(m, tmp)
+                for m in progress(z.infolist(), what='extracting'): z.extract(m, tmp)
         except zipfile.BadZipFile as e: raise ValueError(f"{zip_fn} is not a valid zip archive ({e}); download it again") from e
         root = Path(tmp)
         subs = [o for o in root.iterdir()]

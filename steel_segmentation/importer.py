@@ -15,9 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from fastprogress.fastprogress import progress_bar
 
-from .core import mask2rle, image_size, ImageReadError, default_names
+from .core import mask2rle, image_size, ImageReadError, default_names, progress as _progress
 from .data import IMG_EXTS, labels2rows, class_sets, write_class_names, _listing
 
 # %% ../nbs/01b_importer.ipynb #d4f60974
@@ -127,7 +126,7 @@ def scan_masks(src, # folder with an image folder and a mask folder
         found = {k: {c: p[k] for c,p in enumerate(per, 1)} for k in per[0]}
     if not found: raise FileNotFoundError(f"{img_dir}: no images (looked for {', '.join(IMG_EXTS)})")
     rows,sizes,probs,top = [],{},[],0
-    it = progress_bar(found.items(), total=len(found), leave=False) if progress else found.items()
+    it = _progress(found.items(), total=len(found), what='reading masks', show=progress)
     for img,ms in it:
         try: sizes[img] = image_size(img_dir/img)
         except (OSError, ValueError) as e: probs.append(str(e)); continue
@@ -221,7 +220,7 @@ def write_layout(labels:pd.DataFrame, # from `scan_masks` (its attrs name the so
     try:
         for d in ('train_images', 'test_images'): (tmp/d).mkdir()
         it = list(zip(labels.ImageId, test))
-        for img,t in (progress_bar(it, leave=False) if progress else it):
+        for img,t in _progress(it, what='copying images', show=progress):
             shutil.copyfile(src[img], tmp/('test_images' if t else 'train_images')/img)
         train,tst = labels[~test].reset_index(drop=True),labels[test].reset_index(drop=True)
         labels2rows(train).to_csv(tmp/'train.csv', index=False)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from .core import mask2rle
+from .core import mask2rle, progress as _progress
 from .models import load_model, seg_input, seg_output
 from .transforms import read_image
 
@@ -75,11 +75,11 @@ class Predictor:
     "Average segmentation models (and flips), gate with a classifier, post-process: batch by batch"
     def __init__(self, models:list, # model files, or (model, config) pairs, all for the same classes
                  classifier=None, # classifier model file or (model, config), or None
-                 tta:str='none', # none, h, v or hv (flips averaged, in one batched forward)
+                 tta:str=None, # none, h, v or hv (flips averaged); default: the TTA the first model file was tuned with, else none
                  post:dict=None, # post-processing (default: the first model file's, else the defaults)
                  device:str='cpu', # torch device
                 ):
-        if tta not in TTAS: raise ValueError(f"unknown tta {tta!r}: use one of {', '.join(TTAS)}")
+        if tta is not None and tta not in TTAS: raise ValueError(f"unknown tta {tta!r}: use one of {', '.join(TTAS)}")
         if not models: raise ValueError("at least one segmentation model is needed")
         self.models = [_as_model(m, device) for m in models]
         cfgs = [c for _,c in self.models]
@@ -87,7 +87,8 @@ class Predictor:
         c0 = cfgs[0]
         for c in cfgs[1:]:
             if c['classes'] != c0['classes']: raise ValueError(f"models disagree on the classes: {c0['classes']} vs {c['classes']}")
-        self.classes,self.n_classes,self.tta,self.device = c0['classes'],len(c0['classes']),tta,device
+        self.classes,self.n_classes,self.device = c0['classes'],len(c0['classes']),device
+        self.tta = tta or c0.get('tta', 'none') # thresholds are tuned for one TTA: the file says which
         self.class_names = c0.get('class_names') or [f'class {c}' for c in self.classes]
         self.classifier = None if classifier is None else _as_model(classifier, device)
         if self.classifier is not None:
@@ -164,9 +165,8 @@ def predict_files(pred:Predictor, # the predictor
                   progress:bool=True, # progress bar
                  ):
     "Yield (file name, bool masks (C, H, W)) image by image, one batch in memory at a time"
-    from fastprogress.fastprogress import progress_bar
     dl = torch.utils.data.DataLoader(_Files(fns, pred.channels), batch_size=bs, num_workers=workers, collate_fn=_collate)
-    it = progress_bar(dl, leave=False) if progress else dl
+    it = _progress(dl, what='predicting', show=progress)
     for imgs,idx in it:
         for i,m in zip(idx, pred.predict(imgs)): yield Path(fns[i]).name,m
 
@@ -178,13 +178,12 @@ def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
                bs:int=8, workers:int=0, progress:bool=True,
               )->dict: # area, inter (N, C, T); true (N, C); presence (N, C) or None
     "Predict the validation images once and keep, per image, class and threshold, the predicted area and the overlap"
-    from fastprogress.fastprogress import progress_bar
     threshs = np.asarray(threshs, dtype=np.float32)
     n,c = len(fns),pred.n_classes
     area,inter = np.zeros((n, c, len(threshs)), np.int64),np.zeros((n, c, len(threshs)), np.int64)
     true,pres = np.zeros((n, c), np.int64),(np.zeros((n, c), np.float32) if pred.classifier is not None else None)
     dl = torch.utils.data.DataLoader(_Files(fns, pred.channels), batch_size=bs, num_workers=workers, collate_fn=_collate)
-    for imgs,idx in (progress_bar(dl, leave=False) if progress else dl):
+    for imgs,idx in _progress(dl, what='predicting the validation images', show=progress):
         p,pr = pred.probs(imgs)
         for j,i in enumerate(idx):
             t = np.asarray(truth(i)) != 0
@@ -271,6 +270,7 @@ def mix_score(scores:np.ndarray, # (N, C) pair Dice
 
 def store_post(fn, # model file
                post:dict, # post-processing to store in its configuration
+               tta:str=None, # the TTA `post` was tuned with (kept in the file, used by default when predicting)
               )->Path:
     "Rewrite a model file with `post` in its configuration (weights unchanged, atomically)"
     from safetensors.torch import load_file
@@ -279,4 +279,4 @@ def store_post(fn, # model file
     sd = load_file(str(fn))
     class _SD(torch.nn.Module):
         def state_dict(self, *a, **k): return sd
-    return save_model(_SD(), fn, {**cfg, 'post': post})
+    return save_model(_SD(), fn, {**cfg, 'post': post, **({'tta': tta} if tta else {})})

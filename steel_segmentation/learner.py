@@ -6,9 +6,9 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/learner.html.md"""
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'EmptyDice', 'MajorityAccuracy', 'PresenceTarget', 'SaveBestModel', 'run_seconds', 'EpochLogger',
-           'TrainingDiverged', 'NaNGuard', 'Checkpoint', 'read_checkpoint', 'WholeImages', 'segmentation_learner',
-           'classifier_learner', 'plan_epochs', 'fit_steel', 'DeviceDistributedDL', 'SteelDistributedTrainer',
-           'distrib_ctx']
+           'EpochLines', 'TrainingDiverged', 'NaNGuard', 'Checkpoint', 'read_checkpoint', 'WholeImages',
+           'segmentation_learner', 'classifier_learner', 'plan_epochs', 'find_lr', 'fit_steel', 'DeviceDistributedDL',
+           'SteelDistributedTrainer', 'distrib_ctx']
 
 # %% ../nbs/08_learner.ipynb #3818ae49
 import csv, math, os, tempfile, time
@@ -31,7 +31,7 @@ from fastai.torch_core import rank_distrib, num_distrib
 
 from .losses import get_loss
 from .metrics import KaggleDice, dice_pairs, classifier_metrics, _plain
-from .core import default_names
+from .core import default_names, interactive
 from .models import (create_model, create_classifier, splitter, save_model, model_config, read_config,
                                        seg_input, seg_output, PAD_MODES)
 
@@ -128,6 +128,17 @@ class EpochLogger(Callback):
             w = csv.writer(f)
             if new: w.writerow(names)
             w.writerow([f'{o:.6f}' if isinstance(o, float) else o for o in row])
+
+class EpochLines(Callback):
+    "One plain line per epoch (for logs, instead of fastai's redrawn progress bars)"
+    order = 62
+    def before_fit(self):
+        self.learn.logger = lambda *a: None # the Recorder would print the raw list
+        if not rank_distrib(): print('  '.join(list(self.recorder.metric_names[:-1]) + ['elapsed']), flush=True)
+    def after_epoch(self):
+        if rank_distrib(): return
+        row = [str(self.epoch + getattr(self.learn, 'epoch_offset', 0))] + [f'{o:.6f}' if isinstance(o, float) else str(o) for o in self.recorder.log[1:-1]]
+        print('  '.join(row + [f'{run_seconds(self.learn):.0f}s']), flush=True)
 
 class TrainingDiverged(RuntimeError):
     "The loss became NaN or infinite"
@@ -277,6 +288,9 @@ def _geometry(dls, pad)->dict:
 def _setup(learn, config, monitor, out, fp16, accum):
     learn.config,learn.monitor,learn.out = config,monitor,None if out is None else Path(out)
     learn.model.to(memory_format=torch.channels_last)
+    if not interactive(): # a log gets one line per epoch, not redrawn progress bars
+        learn.remove_cb(ProgressCallback)
+        learn.add_cb(EpochLines())
     learn.add_cbs([NaNGuard(), WholeImages(config.get('scale', 1.), config.get('pad', 'zeros'))])
     if accum < 1: raise ValueError(f"accum must be at least 1, got {accum}")
     if accum > 1: learn.add_cb(GradientAccumulation(accum*learn.dls.bs))
@@ -332,6 +346,16 @@ def plan_epochs(learn:Learner, # the learner, before its run
     return {'epochs': max(1, int(left // epoch)), 'train_batch': t_train, 'valid_batch': t_valid, 'epoch': epoch,
             'measured': time.perf_counter() - t0}
 
+def find_lr(learn:Learner)->float:
+    "fastai's learning-rate finder (its `valley` suggestion), leaving the model as it was and no files behind"
+    old = learn.path
+    with tempfile.TemporaryDirectory() as d:
+        learn.path = Path(d)
+        try:
+            with learn.no_logging(), learn.no_bar(): res = learn.lr_find(show_plot=False)
+        finally: learn.path = old
+    return float(res.valley)
+
 def _scheds(schedule, lr_max, pct_start):
     if schedule == 'one_cycle':
         p = 0.25 if pct_start is None else pct_start
@@ -359,7 +383,7 @@ def _resume(learn, out, n_epoch, minutes):
     _truncate_log(out/'log.csv', ck['epoch'])
     best,saved = ck['best'],out/'model.safetensors'
     if saved.exists() and best is not None: best = max(best, read_config(saved).get(learn.monitor, best))
-    return ck['epoch'],ck['n_epoch'],best,ck.get('seconds', 0.),minutes
+    return ck['epoch'],ck['n_epoch'],best,ck.get('seconds', 0.),minutes,ck['info'].get('lr')
 
 def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learner`
               n_epoch:int=None, # total epochs of the run (or `minutes`)
@@ -370,6 +394,7 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
               pct_start:float=None, # share of the run warming up (one_cycle, default 0.25) or flat (flat_cos, default 0.75)
               wd:float=None, # weight decay (default: fastai's)
               minutes:float=None, # time budget: the epochs are fitted to it from the speed of the first batches
+              lr_find:bool=False, # choose `lr` with fastai's learning-rate finder (inside the budget)
              )->Learner:
     "Train with a one-cycle or flat-cosine schedule for `n_epoch` epochs or `minutes`, saving, logging and checkpointing when `learn.out` is set"
     t0 = time.perf_counter()
@@ -378,12 +403,15 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
     if n_epoch is None and minutes is None and not resume: raise ValueError("give the number of epochs (n_epoch) or a time budget (minutes)")
     if n_epoch is not None and n_epoch < 1: raise ValueError(f"n_epoch must be at least 1, got {n_epoch}")
     out,start,best,before = getattr(learn, 'out', None),0,None,0.
-    lrs = slice(lr/10, lr) if discriminative else lr
     learn.create_opt()
     if resume:
         if out is None: raise ValueError("resume needs the run's output folder (out=...)")
-        start,n_epoch,best,before,minutes = _resume(learn, out, n_epoch, minutes)
+        start,n_epoch,best,before,minutes,was_lr = _resume(learn, out, n_epoch, minutes)
         if start >= n_epoch: print(f"the run already finished its {n_epoch} epochs"); return learn
+        lr = was_lr or lr # the schedule continues with the run's own learning rate
+    elif lr_find: lr = find_lr(learn)
+    learn.lr = lr
+    lrs = slice(lr/10, lr) if discriminative else lr
     learn.clock = {'start': t0, 'before': before, 'minutes': minutes}
     if minutes is not None and not resume:
         plan = plan_epochs(learn, minutes*60 - (time.perf_counter() - t0), lr/25 if schedule == 'one_cycle' else lr)
@@ -398,7 +426,8 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
         if not resume and (out/'log.csv').exists(): (out/'log.csv').unlink()
         cfg = {**learn.config, **({'minutes': minutes} if minutes else {})}
         cbs += [SaveBestModel(out/'model.safetensors', cfg, learn.monitor, best), EpochLogger(out/'log.csv'),
-                Checkpoint(out/'checkpoint.pth', n_epoch, {'config': {k: learn.config.get(k) for k in ('task', 'arch', 'encoder', 'n_classes', 'in_channels', 'mode')}})]
+                Checkpoint(out/'checkpoint.pth', n_epoch, {'config': {k: learn.config.get(k) for k in ('task', 'arch', 'encoder', 'n_classes', 'in_channels', 'mode')},
+                                                           'lr': float(lr)})]
     learn.fit(n_epoch - start, cbs=cbs, wd=wd)
     learn.seconds = run_seconds(learn)
     if getattr(learn, 'diverged', None): raise _diverged(learn)

@@ -14,9 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from fastprogress.fastprogress import progress_bar
 
-from .core import mask2rles
+from .core import mask2rles, progress as _progress
 from .data import labels2rows
 
 # %% ../nbs/02_sample.ipynb #1185230e
@@ -176,7 +175,7 @@ def make_sample(path, # folder to create
         cols = [str(c) for c in range(1, n_classes+1)]
         rows = {'train': [], 'test': []}
         it = make_images(n_train+n_test, size, n_classes, seed)
-        if progress: it = progress_bar(it, total=n_train+n_test, leave=False)
+        it = _progress(it, total=n_train+n_test, what='writing the sample', show=progress)
         for i,(name,img,msk) in enumerate(it):
             split = 'train' if i < n_train else 'test'
             _save(img, tmp/f'{split}_images'/name)

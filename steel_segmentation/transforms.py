@@ -7,8 +7,8 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/transforms.html.md
 # %% auto #0
 __all__ = ['MODES', 'read_image', 'TensorMultiMask', 'TensorLabelMask', 'MaskFromRow', 'ReadImage', 'ImagePath',
            'SteelImageBlock', 'MultiMaskBlock', 'default_crop', 'SteelCrop', 'SteelResize', 'SteelFlip',
-           'SteelLighting', 'NormalizeInplace', 'balanced_weights', 'SteelDataLoaders', 'show_batch', 'show_results',
-           'check_dataset']
+           'SteelLighting', 'NormalizeInplace', 'balanced_weights', 'steel_collate', 'SteelDL', 'WeightedSteelDL',
+           'SteelDataLoaders', 'show_batch', 'show_results', 'check_dataset']
 
 # %% ../nbs/04_transforms.ipynb #7f263c25
 import random
@@ -23,9 +23,9 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 from fastcore.basics import store_attr
 from fasttransform import DisplayedTransform
-from fastprogress.fastprogress import progress_bar
 from fastai.torch_core import TensorBase, TensorImageBase, TensorImage, TensorMask, show_image
 from fastai.data.core import TfmdDL, DataLoaders
+from fastai.data.load import fa_collate
 from fastai.data.block import DataBlock, TransformBlock, ColReader
 from fastai.data.transforms import IntToFloatTensor, Normalize, IndexSplitter
 from fastai.callback.data import WeightedDL
@@ -36,7 +36,7 @@ from fastai.vision.data import get_grid
 from fastai.data.core import show_batch, show_results
 from plum import dispatch
 
-from .core import rle2mask, parse_rle, open_image, ImageReadError, CLASS_COLOURS, scaled_size, class_legend, default_names
+from .core import rle2mask, parse_rle, open_image, ImageReadError, CLASS_COLOURS, scaled_size, class_legend, default_names, progress as _progress
 from .data import read_rle_csv, read_labels, list_images, classes, class_names, get_folds, get_masks, IMG_EXTS
 
 try: import simplejpeg
@@ -303,6 +303,29 @@ def balanced_weights(labels:pd.DataFrame, # labels table
     w = g @ f
     return w/w.sum()
 
+# %% ../nbs/04_transforms.ipynb #4bae60a2
+def _stack(xs):
+    "Stack same-typed items; images and masks in the memory order they were decoded in"
+    x = xs[0]
+    if isinstance(x, torch.Tensor) and x.ndim == 3:
+        t = [o.as_subclass(torch.Tensor) for o in xs]
+        if all(o.stride(0) == 1 and o.stride(-1) != 1 for o in t): # (C, H, W) views of (H, W, C) images
+            return _like(torch.stack([o.permute(1, 2, 0) for o in t]).permute(0, 3, 1, 2), x)
+        if all(o.stride(-2) == 1 and o.stride(-1) != 1 for o in t): # (C, H, W) views of column-major (C, W, H) masks
+            return _like(torch.stack([o.transpose(-1, -2) for o in t]).transpose(-1, -2), x)
+    return fa_collate(xs)
+
+def steel_collate(b:list)->tuple:
+    "Collate (image, mask) items into batches without transposing copies"
+    return tuple(_stack(list(o)) for o in zip(*b)) if isinstance(b[0], tuple) else _stack(list(b))
+
+class SteelDL(TfmdDL):
+    "fastai's `TfmdDL` with `steel_collate`"
+    def create_batch(self, b): return steel_collate(b)
+
+class WeightedSteelDL(WeightedDL, SteelDL):
+    "fastai's `WeightedDL` with `steel_collate`"
+
 # %% ../nbs/04_transforms.ipynb #ec63db0e
 class SteelDataLoaders(DataLoaders):
     "fastai `DataLoaders` over the training and validation images of one fold of a steel dataset"
@@ -365,11 +388,11 @@ class SteelDataLoaders(DataLoaders):
         dblock = DataBlock(blocks=(SteelImageBlock(channels, shape), MultiMaskBlock(cl, shape, mode, class_names(labels))),
                            get_x=ImagePath(img_dir), splitter=IndexSplitter(valid),
                            item_tfms=item_tfms, batch_tfms=batch_tfms)
-        kw = dict(bs=bs, val_bs=valid_bs, num_workers=num_workers, device=device)
+        kw = dict(bs=bs, val_bs=valid_bs, num_workers=num_workers, device=device, dl_type=SteelDL)
         if balanced:
             train = np.setdiff1d(np.arange(len(labels)), valid)
             w = balanced_weights(labels.iloc[train])
-            kw.update(dl_type=WeightedDL, dl_kwargs=[{'wgts': w}, {}])
+            kw.update(dl_type=WeightedSteelDL, dl_kwargs=[{'wgts': w}, {}])
         dls = dblock.dataloaders(labels, path=path, **kw)
         res = cls(*dls.loaders, path=dls.path, device=dls.device)
         res.labels,res.classes,res.mode,res.channels,res.fold,res.folds = labels,cl,mode,channels,fold,folds
@@ -465,7 +488,7 @@ def check_dataset(path, # Kaggle-layout folder
         else: probs.append((img, None, 'missing', f"{img}: labelled in {csv} but not found in {path/img_dir}"))
     with ThreadPoolExecutor(max(num_workers, 1)) as ex:
         res = ex.map(_probe, [path/img_dir/o for o in files])
-        if progress: res = progress_bar(res, total=len(files), leave=False)
+        res = _progress(res, total=len(files), what='checking images', show=progress)
         res = list(res)
     sizes = pd.Series([s for s,_ in res if s is not None], dtype=object)
     if shape is None and len(sizes): shape = sizes.value_counts().index[0]

@@ -12,3 +12,12 @@ def real():
     "The real Severstal sample beside the project; the test is skipped when it is absent"
     if not (REAL/'images_labels.csv').exists(): pytest.skip(f"real Severstal sample not found at {REAL}")
     return REAL
+
+NEU = Path(os.environ.get('STEEL_NEU_DATA', ROOT.parent/'shared'/'data'/'neu_seg'))
+
+
+@pytest.fixture
+def neu():
+    "The real NEU-Seg images beside the project; the test is skipped when they are absent"
+    if not (NEU/'images').is_dir() or not (NEU/'masks').is_dir(): pytest.skip(f"NEU-Seg not found at {NEU}")
+    return NEU

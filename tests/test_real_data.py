@@ -45,3 +45,29 @@ def test_partial_train_table(real):
     assert len(labels) == 5621
     assert (labels[classes(labels)] != '').to_numpy().sum() == len(raw)
     assert label_counts(labels).loc['defect-free', 'masks'] == 5621 - raw.ImageId.nunique()
+
+
+def test_steel_import_reads_neu_seg(neu, tmp_path):
+    "steel-import turns NEU-Seg into a Kaggle layout that read_labels and check_dataset accept, masks identical to the PNGs"
+    import subprocess
+    from PIL import Image
+    from steel_segmentation.data import class_names
+    from steel_segmentation.transforms import check_dataset
+    dst = tmp_path/'neu'
+    r = subprocess.run(['steel-import', str(neu), str(dst), '--classes', 'inclusion,patches,scratches', '--test-size', '0.2',
+                        '--seed', '0'], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert '3,129 images of 200x200' in r.stdout and 'inclusion (1,285 masks)' in r.stdout
+    train, test = read_labels(dst), read_labels(dst, 'test_labels.csv', 'test_images')
+    assert class_names(train) == ['inclusion', 'patches', 'scratches'] and train.attrs['shape'] == (200, 200)
+    assert len(train) + len(test) == 3129 and len(test) == 626
+    assert len(check_dataset(dst, progress=False)) == 0
+    # stratified: each class's share of the test set is close to its share overall
+    for c in classes(train):
+        share = (test[c] != '').mean()
+        assert abs(share - ((train[c] != '').sum() + (test[c] != '').sum())/3129) < 0.03
+    for tab in (train, test):
+        for i, img in enumerate(tab.ImageId):
+            idx = np.asarray(Image.open(neu/'masks'/(img[:-4] + '.png')))
+            assert np.array_equal(get_masks(tab, i), np.stack([idx == c for c in (1, 2, 3)]).astype(np.uint8)), img
+            assert (dst/('test_images' if tab is test else 'train_images')/img).read_bytes() == (neu/'images'/img).read_bytes()
