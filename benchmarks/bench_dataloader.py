@@ -12,6 +12,7 @@ import argparse, sys, time
 import numpy as np
 from PIL import Image
 
+import steel_segmentation.core as C
 import steel_segmentation.transforms as T
 from steel_segmentation.cli import parse_size
 from steel_segmentation.sample import sample_path
@@ -40,15 +41,15 @@ def main():
     kw = dict(bs=args.bs, crop=parse_size(args.crop), p_defect=0.5)
     dls = {w: T.SteelDataLoaders.from_path(path, num_workers=w, **kw) for w in (0, 2)}
     fns = [path/'train_images'/o for o in dls[0].labels.ImageId[dls[0].folds != 0]]
-    fast = T.simplejpeg
+    fast = C.simplejpeg
     res = {k: [] for k in ('pil', 'dl', 'dl2', 'dl_pil')}
     for _ in range(args.rounds):
         res['pil'].append(pil_rate(fns))
         res['dl'].append(dl_rate(dls[0].train))
         res['dl2'].append(dl_rate(dls[2].train))
-        T.simplejpeg = None
+        C.simplejpeg = None
         try: res['dl_pil'].append(dl_rate(dls[0].train))
-        finally: T.simplejpeg = fast
+        finally: C.simplejpeg = fast
     best = {k: max(v) for k, v in res.items()}
     print(f"{len(fns)} images of {dls[0].labels.attrs['shape'][0]}x{dls[0].labels.attrs['shape'][1]}, crop {args.crop}, bs {args.bs}, "
           f"best of {args.rounds} rounds (JPEG fast path: {'simplejpeg' if fast else 'not installed'})")

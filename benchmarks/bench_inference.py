@@ -18,7 +18,7 @@ from steel_segmentation.inference import Predictor, predict_files
 from steel_segmentation.models import create_model, save_model, model_config
 from steel_segmentation.sample import sample_path
 from steel_segmentation.submission import SubmissionWriter
-from steel_segmentation.transforms import read_image
+from steel_segmentation.core import read_image
 
 
 def main():

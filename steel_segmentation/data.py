@@ -17,24 +17,31 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import parse_rle, rle2mask, open_image, image_size, progress
+from .core import parse_rle, rle2mask, open_image, image_size, check_image_name, progress, UserError
 
 # %% ../nbs/01_data.ipynb #14b80d60
 _CUR_COLS,_OLD_COLS = ['ImageId', 'ClassId', 'EncodedPixels'],['ImageId_ClassId', 'EncodedPixels']
 
-def _class_ids(s:pd.Series, fn, n_classes=None):
-    "Integer class ids of `s`, with an error naming the first bad value"
+def _class_ids(s:pd.Series, fn, n_classes=None, where=''):
+    "Integer class ids of `s`, with an error naming the first bad value and its line"
     ids = pd.to_numeric(s, errors='coerce')
     bad = ids.isna() | (ids < 1) | (ids != ids.round()) | ((ids > n_classes) if n_classes else False)
     if bad.any():
         vals = pd.unique(s[bad])[:10].tolist()
-        valid = f"1..{n_classes}" if n_classes else "whole numbers from 1"
-        raise ValueError(f"{fn}: unknown ClassId {', '.join(map(repr, vals))} on {int(bad.sum())} row(s); "
-                         f"valid class ids are {valid}")
+        valid = f"1..{n_classes}{where}" if n_classes else "whole numbers from 1"
+        raise ValueError(f"{fn}: unknown ClassId {', '.join(map(repr, vals))} on {int(bad.sum())} row(s), the first on line "
+                         f"{int(np.flatnonzero(bad.to_numpy())[0]) + 2}; valid class ids are {valid}")
     return ids.astype(int)
+
+def _plain_names(ids:pd.Series, fn):
+    "Every image name must be a plain file name (no folder, no '..'): one check, with the line of the first offender"
+    for i,o in enumerate(ids):
+        try: check_image_name(o)
+        except ValueError as e: raise ValueError(f"{fn} line {i+2}: {e}") from None
 
 def read_rle_csv(fn, # a train.csv in the current or the old Kaggle format
                  n_classes:int=None, # number of classes, if known; larger ClassIds are an error
+                 where:str='', # where `n_classes` comes from, for the error message
                 )->tuple: # (masks: ImageId, ClassId, EncodedPixels; every ImageId the file names)
     "Read either Kaggle label format into a long table of the non-empty masks"
     fn = Path(fn)
@@ -52,14 +59,17 @@ def read_rle_csv(fn, # a train.csv in the current or the old Kaggle format
         raise ValueError(f"{fn}: columns {cols} are neither the current Kaggle format ({','.join(_CUR_COLS)}) "
                          f"nor the old one ({','.join(_OLD_COLS)})")
     df['ImageId'] = df.ImageId.astype(str).str.strip()
-    df['ClassId'] = _class_ids(df.ClassId, fn.name, n_classes)
+    _plain_names(df.ImageId, fn.name)
+    df['ClassId'] = _class_ids(df.ClassId, fn.name, n_classes, where)
     df['EncodedPixels'] = df.EncodedPixels.str.strip()
     images = pd.unique(df.ImageId).tolist()
-    df = df[df.EncodedPixels != ''].reset_index(drop=True)
+    keep = (df.EncodedPixels != '').to_numpy()
+    df = df[keep].reset_index(drop=True)
+    df.attrs['lines'] = np.flatnonzero(keep) + 2 # the file's line of each mask, for messages
     dup = df.duplicated(['ImageId', 'ClassId'])
     if dup.any():
-        r = df[dup].iloc[0]
-        raise ValueError(f"{fn}: {int(dup.sum())} duplicate row(s), e.g. image {r.ImageId} class {r.ClassId} has two masks")
+        r,k = df[dup].iloc[0],int(np.flatnonzero(dup.to_numpy())[0])
+        raise ValueError(f"{fn}: {int(dup.sum())} duplicate row(s), e.g. image {r.ImageId} class {r.ClassId} has two masks (line {df.attrs['lines'][k]})")
     return df,images
 
 # %% ../nbs/01_data.ipynb #c924bcd7
@@ -119,11 +129,12 @@ def read_labels(path, # Kaggle folder (or any folder laid out the same way)
     "Read a Kaggle-style folder into the labels table"
     path = Path(path)
     names = read_class_names(path)
+    where = ' (the number of classes given)' if n_classes is not None else ''
     if names is not None:
         if n_classes is not None and n_classes != len(names):
             raise ValueError(f"{path/CLASSES_FILE} names {len(names)} classes, but {n_classes} were asked for")
-        n_classes = len(names)
-    masks,named = read_rle_csv(path/csv, n_classes)
+        n_classes,where = len(names),f' ({len(names)} names in {CLASSES_FILE})'
+    masks,named = read_rle_csv(path/csv, n_classes, where)
     folder = path/img_dir if img_dir else None
     if images is None:
         if folder is None: images = named
@@ -149,6 +160,11 @@ def read_labels(path, # Kaggle folder (or any folder laid out the same way)
                                   + (f"\n  (and {len(errs)-10} more)" if len(errs) > 10 else ''))
     n = n_classes or (int(masks.ClassId.max()) if len(masks) else 0)
     if n == 0: raise ValueError(f"{path/csv}: no masks and no n_classes: cannot tell the number of classes")
+    empty = sorted(set(range(1, n+1)) - set(masks.ClassId))
+    if empty:
+        how = '' if n_classes else (f"; the class count {n} is the largest ClassId, on line {masks.attrs['lines'][int(masks.ClassId.argmax())]}: if the data "
+                                    f"have fewer classes, list them in {CLASSES_FILE} (one name per line) or pass their number")
+        warnings.warn(f"{path/csv}: no masks at all for class(es) {', '.join(map(str, empty))}{how}", stacklevel=2)
     labels = pd.DataFrame({'ImageId': images})
     for c in range(1, n+1):
         m = masks[masks.ClassId == c]
@@ -257,7 +273,7 @@ def duplicate_groups(fns:list, # image files
 COMPETITION = 'severstal-steel-defect-detection'
 LAYOUT = ('train.csv', 'train_images', 'test_images', 'sample_submission.csv')
 
-class KaggleError(RuntimeError):
+class KaggleError(UserError, RuntimeError):
     "The competition could not be downloaded from Kaggle"
 
 def check_layout(path)->Path:

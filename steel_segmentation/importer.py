@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .core import mask2rle, image_size, ImageReadError, default_names, progress as _progress
+from .core import mask2rle, image_size, ImageReadError, default_names, atomic_dir, progress as _progress
 from .data import IMG_EXTS, labels2rows, class_sets, write_class_names, _listing
 
 # %% ../nbs/01b_importer.ipynb #d4f60974
@@ -215,9 +215,7 @@ def write_layout(labels:pd.DataFrame, # from `scan_masks` (its attrs name the so
             raise FileExistsError(f"{dst} holds a previous import: choose another folder, or overwrite it (overwrite=True, --overwrite)")
     test = np.zeros(len(labels), bool) if test is None else np.asarray(test, bool)
     src = labels.attrs['sources']
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dst.parent, prefix=f'.{dst.name}-'))
-    try:
+    with atomic_dir(dst, replace=True) as tmp:
         for d in ('train_images', 'test_images'): (tmp/d).mkdir()
         it = list(zip(labels.ImageId, test))
         for img,t in _progress(it, what='copying images', show=progress):
@@ -229,11 +227,6 @@ def write_layout(labels:pd.DataFrame, # from `scan_masks` (its attrs name the so
         pd.DataFrame({'ImageId': np.repeat(tst.ImageId.to_numpy(), len(cls)), 'EncodedPixels': '1 1',
                       'ClassId': np.tile(cls, len(tst))}).to_csv(tmp/'sample_submission.csv', index=False)
         write_class_names(tmp, labels.attrs.get('class_names') or default_names(len(cls)))
-        if dst.exists(): shutil.rmtree(dst)
-        os.replace(tmp, dst)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dst
 
 # %% ../nbs/01b_importer.ipynb #d96e8aeb

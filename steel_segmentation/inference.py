@@ -6,7 +6,8 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/inference.html.md"
 
 # %% auto #0
 __all__ = ['POST_KEYS', 'POST_DEFAULTS', 'TTAS', 'LB_MIX', 'post_params', 'remove_small', 'postprocess', 'Predictor',
-           'predict_files', 'tune_stats', 'area_candidates', 'search', 'pair_scores', 'mix_score', 'store_post']
+           'predict_files', 'predict_images', 'tune_stats', 'area_candidates', 'search', 'pair_scores', 'mix_score',
+           'store_post']
 
 # %% ../nbs/09_inference.ipynb #7225c597
 import json
@@ -17,9 +18,8 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from .core import mask2rle, progress as _progress
+from .core import mask2rle, read_image, progress as _progress
 from .models import load_model, seg_input, seg_output
-from .transforms import read_image
 
 # %% ../nbs/09_inference.ipynb #ef7b1c6f
 POST_KEYS = ('thresh', 'min_size', 'min_area', 'label_thresh')
@@ -169,6 +169,35 @@ def predict_files(pred:Predictor, # the predictor
     it = _progress(dl, what='predicting', show=progress)
     for imgs,idx in it:
         for i,m in zip(idx, pred.predict(imgs)): yield Path(fns[i]).name,m
+
+# %% ../nbs/09_inference.ipynb #aa001bce
+def predict_images(pred:Predictor, # the predictor
+                   fns:list, # image files (any sizes)
+                   out='predictions', # folder for the overlays and predictions.csv (other files in it are kept)
+                   progress:bool=True,
+                  )->list: # the files written
+    "Predict a few images: an overlay PNG per image and a CSV of RLE and area per class, all or nothing"
+    import csv
+    from PIL import Image
+    from steel_segmentation.core import check_image_name, check_writable, atomic_dir, overlay_masks
+    fns = [Path(o) for o in fns]
+    if not fns: raise ValueError("give at least one image file")
+    for o in fns:
+        check_image_name(o.name)
+        if not o.is_file(): raise FileNotFoundError(f"image file not found: {o}")
+    stems = [o.stem for o in fns]
+    if len(set(stems)) < len(stems): raise ValueError(f"two images share a name stem ({next(s for s in stems if stems.count(s) > 1)}): their overlays would collide")
+    out = check_writable(out, folder=True, what='the output folder')
+    with atomic_dir(out, merge=True) as tmp:
+        with open(tmp/'predictions.csv', 'w', newline='') as f:
+            w = csv.writer(f)
+            w.writerow(['ImageId', 'ClassId', 'EncodedPixels', 'area'])
+            for fn in _progress(fns, what='predicting', show=progress):
+                img = read_image(fn, pred.channels)
+                m = pred.predict(img[None])[0]
+                for c,o in zip(pred.classes, m): w.writerow([fn.name, c, mask2rle(o), int(o.sum())])
+                Image.fromarray(overlay_masks(img[..., 0], m)).save(tmp/f'{fn.stem}.png')
+    return [out/f'{o}.png' for o in stems] + [out/'predictions.csv']
 
 # %% ../nbs/09_inference.ipynb #4b6dc4b2
 def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)

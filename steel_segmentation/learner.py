@@ -7,10 +7,12 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/learner.html.md"""
 # %% auto #0
 __all__ = ['SCHEDULES', 'EmptyDice', 'MajorityAccuracy', 'PresenceTarget', 'SaveBestModel', 'run_seconds', 'EpochLogger',
            'EpochLines', 'TrainingDiverged', 'NaNGuard', 'Checkpoint', 'read_checkpoint', 'WholeImages',
-           'segmentation_learner', 'classifier_learner', 'plan_epochs', 'find_lr', 'fit_steel', 'DeviceDistributedDL',
-           'SteelDistributedTrainer', 'distrib_ctx']
+           'segmentation_learner', 'classifier_learner', 'plan_epochs', 'stage_scale', 'ScaleStages', 'find_lr',
+           'fit_steel', 'cpu_scales', 'DeviceDistributedDL', 'SteelDistributedTrainer', 'distrib_ctx']
 
 # %% ../nbs/08_learner.ipynb #3818ae49
+# the library's own module first: its warning filters must be set before fastai is imported
+from .core import default_names, interactive, atomic_file, UserError
 import csv, math, os, tempfile, time
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +33,6 @@ from fastai.torch_core import rank_distrib, num_distrib
 
 from .losses import get_loss
 from .metrics import KaggleDice, dice_pairs, classifier_metrics, _plain
-from .core import default_names, interactive
 from .models import (create_model, create_classifier, splitter, save_model, model_config, read_config,
                                        seg_input, seg_output, PAD_MODES)
 
@@ -86,18 +87,13 @@ def _py(o):
     return o
 
 def _atomic_save(obj, fn):
-    fn = Path(fn)
-    fd,tmp = tempfile.mkstemp(dir=fn.parent, prefix=f'.{fn.name}.', suffix='.tmp')
-    os.close(fd)
-    try: torch.save(obj, tmp); os.replace(tmp, fn)
-    finally:
-        if os.path.exists(tmp): os.unlink(tmp)
+    with atomic_file(fn) as tmp: torch.save(obj, tmp)
 
 class SaveBestModel(TrackerCallback):
     "Write the model file whenever `monitor` improves"
     order = TrackerCallback.order + 1
     def __init__(self, fn, # model file (.safetensors)
-                 config:dict, # configuration stored in the file
+                 config:dict=None, # configuration stored in the file (default: the learner's, as it is at each save)
                  monitor:str='kaggle_dice', # metric to maximise (or a loss, to minimise)
                  best=None, # best value so far (when resuming)
                 ):
@@ -106,7 +102,8 @@ class SaveBestModel(TrackerCallback):
     def after_epoch(self):
         super().after_epoch()
         if self.new_best and not rank_distrib():
-            save_model(_unwrap(self.learn.model), self.fn, {**self.config, 'epoch': self.epoch + getattr(self.learn, 'epoch_offset', 0),
+            cfg = self.config if self.config is not None else self.learn.config
+            save_model(_unwrap(self.learn.model), self.fn, {**cfg, 'epoch': self.epoch + getattr(self.learn, 'epoch_offset', 0),
                                                            self.monitor: float(self.best)})
 
 def run_seconds(learn)->float:
@@ -140,7 +137,7 @@ class EpochLines(Callback):
         row = [str(self.epoch + getattr(self.learn, 'epoch_offset', 0))] + [f'{o:.6f}' if isinstance(o, float) else str(o) for o in self.recorder.log[1:-1]]
         print('  '.join(row + [f'{run_seconds(self.learn):.0f}s']), flush=True)
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(UserError, RuntimeError):
     "The loss became NaN or infinite"
 
 class NaNGuard(Callback):
@@ -192,9 +189,7 @@ def _truncate_log(fn, n_epochs):
     rows = list(csv.reader(open(fn, newline='')))
     keep = rows[:1] + [r for r in rows[1:] if r and int(float(r[0])) < n_epochs]
     if len(keep) == len(rows): return
-    tmp = fn.with_name(f'.{fn.name}.tmp')
-    with open(tmp, 'w', newline='') as f: csv.writer(f).writerows(keep)
-    os.replace(tmp, fn)
+    with atomic_file(fn) as tmp, open(tmp, 'w', newline='') as f: csv.writer(f).writerows(keep)
 
 def read_checkpoint(fn)->dict:
     "A checkpoint written by `Checkpoint` (read without unpickling code)"
@@ -329,22 +324,53 @@ def _valid_seconds(learn, n:int=2)->float:
         else: stamps.append(time.perf_counter())
     return float(np.median(np.diff(stamps[1:]) if len(stamps) > 2 else np.diff(stamps)))
 
-def plan_epochs(learn:Learner, # the learner, before its run
-                seconds:float, # the budget of the run
-                lr=1e-3, # learning rate of the measured batches (the schedule's first)
-                n:int=8, # training batches to measure (they train the model; the first is not timed)
-               )->dict: # epochs, and the measured times
-    "Measure a few training and validation batches and say how many epochs fit in `seconds`"
+def _epoch_seconds(learn, lr, n):
+    "Seconds of one epoch at the current scale, from `n` timed training batches and a few validation batches"
     t0 = time.perf_counter()
     clock = _BatchClock(n + 1)
     with learn.no_logging(), learn.no_bar(): learn.fit(1, lr, cbs=clock)
     st = np.diff(clock.stamps)
     t_train = float(np.median(st[1:]) if len(st) > 2 else st.mean() if len(st) else time.perf_counter() - t0)
     t_valid = _valid_seconds(learn)
-    epoch = len(learn.dls.train)*t_train + len(learn.dls.valid)*t_valid + 1. # + saving the model and the checkpoint
+    return len(learn.dls.train)*t_train + len(learn.dls.valid)*t_valid + 1.,t_train,t_valid # + saving model and checkpoint
+
+def plan_epochs(learn:Learner, # the learner, before its run
+                seconds:float, # the budget of the run
+                lr=1e-3, # learning rate of the measured batches (the schedule's first)
+                n:int=8, # training batches to measure (they train the model; the first is not timed)
+                stages:list=None, # (scale, share of the epochs) of each stage of progressive resizing
+               )->dict: # epochs, and the measured times
+    "Measure a few training and validation batches (at each stage's scale) and say how many epochs fit in `seconds`"
+    t0 = time.perf_counter()
+    if stages:
+        per,tt,tv = 0.,[],[]
+        for s,f in stages:
+            _set_scale(learn, s)
+            e,a,b = _epoch_seconds(learn, lr, n)
+            per += e*f/sum(o for _,o in stages); tt.append(a); tv.append(b)
+        _set_scale(learn, stages[0][0])
+    else: per,tt,tv = _epoch_seconds(learn, lr, n)
     left = seconds - (time.perf_counter() - t0)
-    return {'epochs': max(1, int(left // epoch)), 'train_batch': t_train, 'valid_batch': t_valid, 'epoch': epoch,
-            'measured': time.perf_counter() - t0}
+    return {'epochs': max(1, int(left // per)), 'train_batch': tt, 'valid_batch': tv, 'epoch': per, 'measured': time.perf_counter() - t0}
+
+def _set_scale(learn, s):
+    learn.dls.set_scale(s); learn.whole_images.scale = s; learn.config['scale'] = float(s)
+
+def stage_scale(stages:list, # (scale, share of the epochs) of each stage
+                epoch:int, # epoch of the run (0-based)
+                n_epoch:int, # epochs of the run
+               )->float:
+    "The scale of `epoch` in a run of progressive resizing"
+    ends = np.cumsum([f for _,f in stages])/sum(f for _,f in stages)*n_epoch
+    return next((s for (s,_),e in zip(stages, ends) if epoch < round(e)), stages[-1][0])
+
+class ScaleStages(Callback):
+    "Progressive resizing: each stage of the run trains and validates at its own scale (saved with the model)"
+    order = -20
+    def __init__(self, stages, n_epoch): store_attr()
+    def before_epoch(self):
+        s = stage_scale(self.stages, self.epoch + getattr(self.learn, 'epoch_offset', 0), self.n_epoch)
+        if s != self.learn.dls.scale: _set_scale(self.learn, s)
 
 def find_lr(learn:Learner)->float:
     "fastai's learning-rate finder (its `valley` suggestion), leaving the model as it was and no files behind"
@@ -395,6 +421,7 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
               wd:float=None, # weight decay (default: fastai's)
               minutes:float=None, # time budget: the epochs are fitted to it from the speed of the first batches
               lr_find:bool=False, # choose `lr` with fastai's learning-rate finder (inside the budget)
+              stages:list=None, # progressive resizing: (scale, share of the epochs) per stage, e.g. [(0.5, 0.5), (1, 0.5)]
              )->Learner:
     "Train with a one-cycle or flat-cosine schedule for `n_epoch` epochs or `minutes`, saving, logging and checkpointing when `learn.out` is set"
     t0 = time.perf_counter()
@@ -413,8 +440,11 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
     learn.lr = lr
     lrs = slice(lr/10, lr) if discriminative else lr
     learn.clock = {'start': t0, 'before': before, 'minutes': minutes}
+    if stages:
+        stages = [(float(s), float(f)) for s,f in stages]
+        if any(not 0 < s <= 4 or not f > 0 for s,f in stages): raise ValueError(f"stages must be (scale in (0, 4], share > 0) pairs, got {stages}")
     if minutes is not None and not resume:
-        plan = plan_epochs(learn, minutes*60 - (time.perf_counter() - t0), lr/25 if schedule == 'one_cycle' else lr)
+        plan = plan_epochs(learn, minutes*60 - (time.perf_counter() - t0), lr/25 if schedule == 'one_cycle' else lr, stages=stages)
         n_epoch = plan['epochs']
         learn.plan = plan
         learn.create_opt() # the measured batches trained the model; the run's optimizer starts afresh
@@ -422,16 +452,25 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
     learn.opt.set_hyper('lr', lrs)
     lr_max = np.array([h['lr'] for h in learn.opt.hypers])
     cbs = [ParamScheduler({k: _shift(f, start/n_epoch) for k,f in _scheds(schedule, lr_max, pct_start).items()})]
+    if stages: cbs.append(ScaleStages(stages, n_epoch))
+    if minutes: learn.config['minutes'] = minutes
     if out is not None:
         if not resume and (out/'log.csv').exists(): (out/'log.csv').unlink()
-        cfg = {**learn.config, **({'minutes': minutes} if minutes else {})}
-        cbs += [SaveBestModel(out/'model.safetensors', cfg, learn.monitor, best), EpochLogger(out/'log.csv'),
+        cbs += [SaveBestModel(out/'model.safetensors', None, learn.monitor, best), EpochLogger(out/'log.csv'),
                 Checkpoint(out/'checkpoint.pth', n_epoch, {'config': {k: learn.config.get(k) for k in ('task', 'arch', 'encoder', 'n_classes', 'in_channels', 'mode')},
                                                            'lr': float(lr)})]
     learn.fit(n_epoch - start, cbs=cbs, wd=wd)
     learn.seconds = run_seconds(learn)
     if getattr(learn, 'diverged', None): raise _diverged(learn)
     return learn
+
+# %% ../nbs/08_learner.ipynb #2553e552
+def cpu_scales(shape:tuple, # (H, W) of the images
+               sides:tuple=(96, 160), # shorter image side at the start and at the end of training
+              )->tuple: # (start scale, final scale)
+    "The default progressive resizing on a CPU: the shorter side from about 96 to about 160 pixels, never upscaled"
+    s = min(shape)
+    return tuple(min(1., round(o/s, 4)) for o in sides)
 
 # %% ../nbs/08_learner.ipynb #0c1518a3
 from fastai.distributed import DistributedDL, DistributedTrainer

@@ -8,6 +8,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/metrics.html.md"""
 __all__ = ['dice_pairs', 'kaggle_dice', 'binarize', 'per_class_dice', 'hit_rates', 'KaggleDice', 'classifier_metrics']
 
 # %% ../nbs/06_metrics.ipynb #f89e8e56
+import steel_segmentation.core # the library's warning filters, set before fastai is imported
 from functools import partial
 
 import numpy as np

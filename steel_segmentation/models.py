@@ -20,13 +20,13 @@ import segmentation_models_pytorch as smp
 from safetensors import safe_open, SafetensorError
 from safetensors.torch import save_file, load_file
 
-from .core import scaled_size
+from .core import scaled_size, atomic_file, UserError
 from .transforms import _check_mode
 
 # %% ../nbs/07_models.ipynb #51c5051c
 ARCHS = {k: v.__name__ for k,v in smp.MODEL_ARCHITECTURES_MAPPING.items()}
 
-class WeightsError(RuntimeError):
+class WeightsError(UserError, RuntimeError):
     "Pretrained weights could not be obtained or do not fit the encoder"
 
 def _close(name, choices, n=5):
@@ -196,13 +196,7 @@ def save_model(model:nn.Module, # the model
     fn = Path(fn)
     fn.parent.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().cpu().contiguous() for k,v in model.state_dict().items()}
-    fd,tmp = tempfile.mkstemp(dir=fn.parent, prefix=f'.{fn.name}.', suffix='.tmp')
-    os.close(fd)
-    try:
-        save_file(sd, tmp, metadata={'config': json.dumps(config)})
-        os.replace(tmp, fn)
-    finally:
-        if os.path.exists(tmp): os.unlink(tmp)
+    with atomic_file(fn) as tmp: save_file(sd, str(tmp), metadata={'config': json.dumps(config)})
     return fn
 
 def read_config(fn)->dict:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .core import mask2rles, progress as _progress
+from .core import mask2rles, atomic_dir, progress as _progress
 from .data import labels2rows
 
 # %% ../nbs/02_sample.ipynb #1185230e
@@ -168,9 +168,7 @@ def make_sample(path, # folder to create
     if path.exists() and not path.is_dir(): raise FileExistsError(f"{path} exists and is a file: choose another folder")
     if path.exists() and any(path.iterdir()) and not overwrite:
         raise FileExistsError(f"{path} exists and is not empty: choose another folder or overwrite it (overwrite=True, --overwrite)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}-'))
-    try:
+    with atomic_dir(path, replace=True) as tmp:
         (tmp/'train_images').mkdir(); (tmp/'test_images').mkdir()
         cols = [str(c) for c in range(1, n_classes+1)]
         rows = {'train': [], 'test': []}
@@ -184,11 +182,6 @@ def make_sample(path, # folder to create
         labels2rows(tabs['train']).to_csv(tmp/'train.csv', index=False)
         labels2rows(tabs['test']).to_csv(tmp/'test_labels.csv', index=False)
         pd.DataFrame({'ImageId': tabs['test'].ImageId, 'EncodedPixels': f'1 {h*w}', 'ClassId': 0}).to_csv(tmp/'sample_submission.csv', index=False)
-        if path.exists(): shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 # %% ../nbs/02_sample.ipynb #28468963
