@@ -36,6 +36,8 @@ def project(data, work, minutes, env, name='project', train_args=(), tune_args=(
     model = run_dir/'model.safetensors'
     t_train = run(['steel-train', '--data', data, '--encoder', 'resnet18', '--no-pretrained', '--minutes', minutes,
                    '--out', run_dir, *train_args], log, env)
+    # the same model before tuning (threshold 0.5, no TTA), to show what the tuning adds; not counted in the total
+    run(['steel-submit', '--data', data, '--models', model, '--tta', 'none', '--out', work/f'{name}_untuned.csv'], log, env)
     t_tune = run(['steel-tune', '--data', data, '--models', model, *tune_args], log, env)
     t_sub = run(['steel-submit', '--data', data, '--models', model, '--out', sub, *submit_args], log, env)
     return sub, t_train, t_train + t_tune + t_sub
@@ -85,10 +87,13 @@ def main():
     truth = read_labels(data, 'test_labels.csv', 'test_images')
     empty = float((truth[classes(truth)] == '').to_numpy().mean())
     scores = {k: score_submission(sub, truth) for k, (sub, _, _) in res.items()}
+    untuned = {k: score_submission(work/f'{k}_untuned.csv', truth) for k in res if (work/f'{k}_untuned.csv').exists()}
     print(f"NEU-Seg, {len(truth)} test images ({len(read_labels(data))} for training and validation), seed {a.seed}; "
           f"budget {a.minutes:g} min of training per side, one thread each, run side by side")
     print(f"  {'':12s} {'Kaggle Dice':>11s} {'training min':>13s} {'total min':>10s}")
-    for k, (_, t_train, t_total) in res.items(): print(f"  {k:12s} {scores[k]:11.4f} {t_train/60:13.1f} {t_total/60:10.1f}")
+    for k, (_, t_train, t_total) in res.items():
+        print(f"  {k:12s} {scores[k]:11.4f} {t_train/60:13.1f} {t_total/60:10.1f}"
+              + (f"   (before tuning, threshold 0.5, no TTA: {untuned[k]:.4f})" if k in untuned else ''))
     print(f"  {'all-empty':12s} {empty:11.4f}")
     if a.variant:
         for name, args in a.variant: print(f"  {name} ({args}) - project: {scores[name] - scores['project']:+.4f}; logs and files in {work}")

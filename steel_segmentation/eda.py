@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/eda.html.md"""
 
 # %% auto #0
 __all__ = ['mask_stats', 'class_summary', 'classes_per_image', 'cooccurrence', 'plot_class_counts', 'plot_areas',
-           'plot_cooccurrence', 'show_defects']
+           'plot_cooccurrence', 'show_defects', 'dataset_report']
 
 # %% ../nbs/03_eda.ipynb #235cb260
 from pathlib import Path
@@ -147,3 +147,30 @@ def show_defects(labels:pd.DataFrame, # labels table
     class_legend(fig, names)
     fig.tight_layout(rect=(0, 0.4/fig.get_figheight(), 1, 1))
     return fig
+
+# %% ../nbs/03_eda.ipynb #743fa020
+def dataset_report(labels:pd.DataFrame, # labels table
+                   path, # the dataset folder
+                   fn, # PNG to write
+                   n:int=4, # example images (one per class, as long as there are classes)
+                   img_dir:str='train_images', # image folder in `path`
+                  )->Path:
+    "A one-page picture of a labelled dataset: images per class and an example of each class with its defects"
+    from steel_segmentation.core import atomic_file
+    cls,names,sets = classes(labels),class_names(labels),class_sets(labels)
+    picks = [labels.index[labels[c] != ''][0] for c in cls if (labels[c] != '').any()][:n]
+    fig = plt.figure(figsize=(11, 2.6 + 2.1*len(picks)))
+    gs = fig.add_gridspec(1 + len(picks), 1, height_ratios=[2.6] + [2.1]*len(picks))
+    ax = plot_class_counts(labels, fig.add_subplot(gs[0]))
+    h,w = _shape(labels)
+    ax.set_title(f'{len(labels)} training images, {h}x{w}')
+    for i,k in enumerate(picks):
+        a = fig.add_subplot(gs[1+i])
+        a.imshow(overlay_masks(open_image(Path(path)/img_dir/labels.ImageId[k], 'L'), get_masks(labels, k)))
+        a.set_title(f'{labels.ImageId[k]}: ' + ', '.join(names[int(c)-1] for c in sets[k].split('+')), fontsize=8, loc='left'); a.axis('off')
+    class_legend(fig, names)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fn = Path(fn)
+    with atomic_file(fn) as tmp: fig.savefig(tmp, dpi=90, format='png')
+    plt.close(fig)
+    return fn

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .core import mask2rle, image_size, ImageReadError, default_names, atomic_dir, progress as _progress
-from .data import IMG_EXTS, labels2rows, class_sets, write_class_names, _listing
+from .core import mask2rle, image_size, ImageReadError, default_names, atomic_dir, listing, progress as _progress
+from .data import IMG_EXTS, labels2rows, class_sets, write_class_names
 
 # %% ../nbs/01b_importer.ipynb #d4f60974
 MASK_EXTS = ('.png', '.bmp', '.tif', '.tiff')
@@ -68,8 +68,8 @@ def mask_pairs(img_dir, # folder of images
         if img is None: orphans.append(m)
         elif res[img] is not None: dup.append(f"{res[img]} and {m} (image {img})")
         else: res[img] = m
-    if orphans: raise FileNotFoundError(f"{mask_dir}: {len(orphans)} mask(s) have no image in {img_dir}: {_listing(orphans)}")
-    if dup: raise ValueError(f"{mask_dir}: {len(dup)} image(s) have two masks: {_listing(dup, 5)}")
+    if orphans: raise FileNotFoundError(f"{mask_dir}: {len(orphans)} mask(s) have no image in {img_dir}: {listing(orphans)}")
+    if dup: raise ValueError(f"{mask_dir}: {len(dup)} image(s) have two masks: {listing(dup, 5)}")
     return res
 
 # %% ../nbs/01b_importer.ipynb #8acadc3b
@@ -115,7 +115,7 @@ def scan_masks(src, # folder with an image folder and a mask folder
         found = {k: {0: v} for k,v in mask_pairs(img_dir, mask_dir).items()}
         bare = [k for k,v in found.items() if v[0] is None]
         if bare and unmasked == 'error':
-            raise FileNotFoundError(f"{mask_dir}: {len(bare)} image(s) have no mask: {_listing(bare)}. Add their masks, or import "
+            raise FileNotFoundError(f"{mask_dir}: {len(bare)} image(s) have no mask: {listing(bare)}. Add their masks, or import "
                                     "them as defect-free (unmasked='defect-free', --unmasked defect-free)")
     else:
         subs = sorted(o.name for o in os.scandir(mask_dir) if o.is_dir() and not o.name.startswith('.'))
@@ -151,7 +151,7 @@ def scan_masks(src, # folder with an image folder and a mask folder
         rows.append((img, rles))
     if len(set(sizes.values())) > 1:
         by = pd.Series(sizes).map(lambda s: f"{s[0]}x{s[1]}").value_counts()
-        probs.append(f"images of {len(by)} different sizes ({_listing((f'{k}: {v}' for k,v in by.items()), 5)}); the labels table holds one size")
+        probs.append(f"images of {len(by)} different sizes ({listing((f'{k}: {v}' for k,v in by.items()), 5)}); the labels table holds one size")
     _problems(src, probs)
     if names is None: names = default_names(max(top, 1))
     labels = pd.DataFrame({'ImageId': [r[0] for r in rows]})
@@ -210,7 +210,7 @@ def write_layout(labels:pd.DataFrame, # from `scan_masks` (its attrs name the so
     if dst.exists():
         if not dst.is_dir(): raise FileExistsError(f"{dst} exists and is a file: choose another folder")
         other = sorted(o.name for o in dst.iterdir() if o.name not in LAYOUT_FILES)
-        if other: raise FileExistsError(f"{dst} holds other files ({_listing(other, 5)}): choose another folder")
+        if other: raise FileExistsError(f"{dst} holds other files ({listing(other, 5)}): choose another folder")
         if any(dst.iterdir()) and not overwrite:
             raise FileExistsError(f"{dst} holds a previous import: choose another folder, or overwrite it (overwrite=True, --overwrite)")
     test = np.zeros(len(labels), bool) if test is None else np.asarray(test, bool)

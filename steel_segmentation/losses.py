@@ -14,8 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 import segmentation_models_pytorch as smp
 
-from .transforms import MODES, _check_mode
-from .metrics import _plain
+from .core import MODES, check_mode, plain
 
 # %% ../nbs/05_losses.ipynb #2a58757c
 class SteelLoss(nn.Module):
@@ -25,12 +24,12 @@ class SteelLoss(nn.Module):
                  thresh:float=0.5, # probability above which a pixel is decoded as a defect (multilabel)
                 ):
         super().__init__()
-        _check_mode(mode)
+        check_mode(mode)
         if mode not in self.modes: raise ValueError(f"{type(self).__name__} works in {' or '.join(self.modes)} mode, not {mode}")
         self.mode,self.thresh = mode,thresh
 
     def forward(self, pred, targ):
-        pred,targ = _plain(pred),_plain(targ)
+        pred,targ = plain(pred),plain(targ)
         if self.mode == 'multilabel':
             if pred.shape != targ.shape: raise ValueError(f"multilabel prediction {tuple(pred.shape)} and target {tuple(targ.shape)} differ")
             targ = targ.float()

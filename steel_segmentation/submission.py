@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/submission.html.md
 
 # %% auto #0
 __all__ = ['FORMATS', 'SubmissionWriter', 'submission_images', 'read_submission', 'validate_submission', 'data_classes',
-           'score_submission', 'write_submission']
+           'score_submission', 'write_submission', 'submission_report']
 
 # %% ../nbs/10_submission.ipynb #416aa9bc
 import csv, os, tempfile
@@ -17,6 +17,7 @@ import pandas as pd
 
 from .core import parse_rle, rle2mask, mask2rle, image_size, check_image_name, check_writable, atomic_file
 from .data import read_rle_csv, read_class_names, classes, list_images
+from .metrics import pair_dice
 
 # %% ../nbs/10_submission.ipynb #50de4721
 FORMATS = ('current', 'old')
@@ -136,16 +137,17 @@ def score_submission(fn, # submission file
     shape = tuple(shape or labels.attrs['shape'])
     sub = read_submission(fn)
     got = dict(zip(zip(sub.ImageId, sub.ClassId.astype(str)), sub.EncodedPixels))
-    scores = []
+    inter,pred,true = [],[],[]
     for _,row in labels.iterrows():
         for c in classes(labels):
             t,p = row[c],got.get((row.ImageId, str(c)))
             if p is None: raise ValueError(f"{fn}: no row for image {row.ImageId} class {c}")
-            if not t and not p: scores.append(1.); continue
-            if not t or not p: scores.append(0.); continue
-            a,b = rle2mask(t, shape, row.ImageId, c),rle2mask(p, shape, row.ImageId, c)
-            scores.append(2*float(np.logical_and(a, b).sum())/(float(a.sum()) + float(b.sum())))
-    return float(np.mean(scores)) if scores else float('nan')
+            # areas straight from the runs; the overlap needs the pixels only when both masks are there
+            pred.append(int(parse_rle(p, shape[0]*shape[1], row.ImageId, c)[1].sum()))
+            true.append(int(parse_rle(t, shape[0]*shape[1], row.ImageId, c)[1].sum()))
+            both = bool(t) and bool(p)
+            inter.append(int(np.logical_and(rle2mask(t, shape), rle2mask(p, shape)).sum()) if both else 0)
+    return float(pair_dice(np.array(inter), np.array(pred), np.array(true)).mean()) if inter else float('nan')
 
 # %% ../nbs/10_submission.ipynb #c5bcae26
 def write_submission(pred, # `inference.Predictor`
@@ -183,3 +185,43 @@ def write_submission(pred, # `inference.Predictor`
             w.f.flush()
             validate_submission(w.f.name, ref, pred.n_classes, raise_on_error=True, sizes=sizes)
     return w
+
+# %% ../nbs/10_submission.ipynb #8388595f
+def submission_report(path, # folder with the test images and their truth
+                      sub, # submission file
+                      fn, # PNG to write
+                      n:int=4, # test images to show
+                      csv:str='test_labels.csv', # truth of the test images, in `path`
+                      img_dir:str='test_images', # test images, in `path`
+                     )->Path:
+    "The score of a submission next to the all-empty baseline, and test images with their true and submitted defects"
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from steel_segmentation.core import open_image, overlay_masks, class_legend
+    from steel_segmentation.data import read_labels, class_names
+    path = Path(path)
+    got = read_submission(sub)
+    truth = read_labels(path, csv, img_dir, n_classes=int(pd.to_numeric(got.ClassId).max()))
+    got = dict(zip(zip(got.ImageId, got.ClassId.astype(str)), got.EncodedPixels))
+    score,empty = score_submission(sub, truth),float((truth[classes(truth)] == '').to_numpy().mean())
+    has = (truth[classes(truth)] != '').any(axis=1).to_numpy()
+    idx = (list(np.flatnonzero(has)) + list(np.flatnonzero(~has)))[:n]
+    shape = truth.attrs['shape']
+    fig = plt.figure(figsize=(12, 2.2 + 1.6*len(idx)))
+    gs = fig.add_gridspec(1 + len(idx), 2, height_ratios=[2.2] + [1.6]*len(idx))
+    ax = fig.add_subplot(gs[0, :])
+    ax.barh(['all-empty baseline', 'submission'], [empty, score], color=['0.6', 'tab:green'])
+    for i,v in enumerate([empty, score]): ax.text(v, i, f' {v:.4f}', va='center')
+    ax.set_xlim(0, 1.1); ax.set_title(f'Kaggle Dice on {len(truth)} test images')
+    for r,i in enumerate(idx):
+        img = open_image(path/img_dir/truth.ImageId[i], 'L')
+        for j,(name,src) in enumerate((('true', lambda c: truth[c][i]), ('submitted', lambda c: got[(truth.ImageId[i], c)]))):
+            m = np.stack([rle2mask(src(c), shape) for c in classes(truth)])
+            a = fig.add_subplot(gs[1+r, j]); a.imshow(overlay_masks(img, m)); a.axis('off')
+            a.set_title(f'{truth.ImageId[i]}: {name}', fontsize=8, loc='left')
+    class_legend(fig, class_names(truth))
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fn = Path(fn)
+    with atomic_file(fn) as tmp: fig.savefig(tmp, dpi=80, format='png')
+    plt.close(fig)
+    return fn

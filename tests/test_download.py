@@ -58,4 +58,5 @@ def test_corrupt_archive_leaves_nothing(tmp_path, competition_zip):
     dest = tmp_path/'data'
     with pytest.raises(ValueError, match='not a valid zip'):
         unpack_competition(bad, dest)
-    assert list(dest.iterdir()) == []
+    # no folder, no temporary left beside it
+    assert not dest.exists() and not list(tmp_path.glob('.data*'))

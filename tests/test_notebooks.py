@@ -1,6 +1,6 @@
-"Every notebook in nbs/ runs top to bottom with its inline tests (as `nbdev-test` does), each in its own process."
-import subprocess, sys
-from pathlib import Path
+"""Every notebook in nbs/ runs top to bottom with its inline tests (as `nbdev-test` does), each in its own process;
+notebooks with cells marked `#| slow` run a second time with them (`nbdev-test --flags slow`)."""
+import json, subprocess
 
 import pytest
 
@@ -9,12 +9,28 @@ from conftest import ROOT
 NBS = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
 
 
+def has_slow(nb):
+    return any(c['cell_type'] == 'code' and ''.join(c['source']).lstrip().startswith('#| slow') for c in json.loads(nb.read_text())['cells'])
+
+
+SLOW = [p for p in NBS if has_slow(p)]
+
+
 def test_notebooks_found():
     names = [p.stem for p in NBS]
-    for n in ['index', '00_core', '01_data', '02_sample', '03_eda', '04_transforms', '05_losses', '06_metrics', '07_models', '08_learner', '09_inference', '10_submission', '20_cli']: assert n in names
+    for n in ['index', '00_core', '01_data', '01b_importer', '02_sample', '03_eda', '04_transforms', '05_losses', '06_metrics',
+              '07_models', '08_learner', '08b_train', '09_inference', '10_submission', '19_demo', '20_cli']: assert n in names
+    assert SLOW, "some notebook marks its long cells #| slow"
+
+
+def nbdev_test(nb, *flags):
+    r = subprocess.run(['nbdev-test', *flags, str(nb.relative_to(ROOT))], cwd=ROOT, capture_output=True, text=True, timeout=1500)
+    assert r.returncode == 0 and 'Success' in r.stdout, f"{nb.name} failed:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
 
 
 @pytest.mark.parametrize('nb', NBS, ids=[p.stem for p in NBS])
-def test_notebook(nb):
-    r = subprocess.run(['nbdev-test', str(nb.relative_to(ROOT))], cwd=ROOT, capture_output=True, text=True, timeout=1200)
-    assert r.returncode == 0 and 'Success' in r.stdout, f"{nb.name} failed:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
+def test_notebook(nb): nbdev_test(nb)
+
+
+@pytest.mark.parametrize('nb', SLOW, ids=[p.stem for p in SLOW])
+def test_notebook_slow_cells(nb): nbdev_test(nb, '--flags', 'slow')

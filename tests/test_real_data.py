@@ -52,7 +52,7 @@ def test_steel_import_reads_neu_seg(neu, tmp_path):
     import subprocess
     from PIL import Image
     from steel_segmentation.data import class_names
-    from steel_segmentation.transforms import check_dataset
+    from steel_segmentation.data import check_dataset
     dst = tmp_path/'neu'
     r = subprocess.run(['steel-import', str(neu), str(dst), '--classes', 'inclusion,patches,scratches', '--test-size', '0.2',
                         '--seed', '0'], capture_output=True, text=True, timeout=600)

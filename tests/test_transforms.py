@@ -12,7 +12,8 @@ from PIL import Image
 
 from steel_segmentation.data import read_labels, classes
 from steel_segmentation.sample import sample_path
-from steel_segmentation.transforms import SteelDataLoaders, check_dataset
+from steel_segmentation.data import check_dataset
+from steel_segmentation.transforms import SteelDataLoaders
 
 
 @pytest.fixture(scope='module')

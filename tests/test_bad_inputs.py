@@ -1,0 +1,394 @@
+"""Bad input, as a user would give it, to every command: each case checks the exit status, the message, and what is
+left on disk (nothing partial, nothing foreign touched). Grouped by command; every case runs on tiny synthetic data."""
+import io, os, shutil, stat, subprocess, sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from steel_segmentation.sample import make_sample, make_images
+
+pytestmark = pytest.mark.filterwarnings('ignore')
+
+
+def run(*args, cwd=None, env=None, timeout=600):
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def refused(r, *messages):
+    "The command stopped with status 2 and one clear error line holding every message, no traceback"
+    assert r.returncode == 2, f"exit {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
+    assert 'Traceback' not in r.stderr, r.stderr[-3000:]
+    for m in messages: assert m in r.stderr, f"{m!r} not in:\n{r.stderr[-3000:]}"
+
+
+def files(d):
+    return sorted(o.name for o in os.scandir(d)) if os.path.isdir(d) else []
+
+
+def jpeg_bomb(fn, h=16000, w=16000):
+    "A tiny JPEG whose header claims h x w pixels"
+    b = io.BytesIO(); Image.new('L', (16, 16)).save(b, 'JPEG')
+    d = bytearray(b.getvalue()); i = d.index(b'\xff\xc0')
+    d[i+5:i+9] = h.to_bytes(2, 'big') + w.to_bytes(2, 'big')
+    fn.write_bytes(bytes(d))
+
+
+def current_umask():
+    u = os.umask(0); os.umask(u)
+    return u
+
+
+def dead_pid():
+    return int(subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'], capture_output=True, text=True).stdout)
+
+
+def read_only_dir(tmp_path):
+    "A folder this process cannot write in (as root, permission bits do not stop writes: /sys does)"
+    if os.geteuid() == 0: return '/sys'
+    d = tmp_path/'ro'; d.mkdir(); d.chmod(0o555)
+    return d
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    return make_sample(tmp_path_factory.mktemp('bad')/'data', n_train=12, n_test=4, size=(64, 128), progress=False)
+
+
+@pytest.fixture(scope='module')
+def models(data, tmp_path_factory):
+    "Untrained 4-class and 2-class models (files as steel-train writes them), no training needed"
+    import torch
+    from steel_segmentation.models import create_model, save_model, model_config
+    from steel_segmentation.data import read_labels
+    d = tmp_path_factory.mktemp('models')
+    torch.manual_seed(0)
+    valid = read_labels(data).ImageId[:4].tolist()
+    out = {}
+    for n in (4, 2):
+        out[n] = save_model(create_model('unet', 'resnet18', n, pretrained=False).eval(), d/f'm{n}.safetensors',
+                            model_config('seg', 'unet', 'resnet18', n, valid_images=valid, post={'min_area': 20}))
+    out['novalid'] = save_model(create_model('unet', 'resnet18', 4, pretrained=False).eval(), d/'novalid.safetensors',
+                                model_config('seg', 'unet', 'resnet18', 4))
+    return out
+
+
+def copy_data(data, tmp_path):
+    d = tmp_path/'data'
+    shutil.copytree(data, d)
+    return d
+
+
+@pytest.fixture
+def masks(tmp_path):
+    "A class-index mask folder (images/, masks/) of 6 images, 3 classes"
+    src = tmp_path/'src'
+    (src/'images').mkdir(parents=True); (src/'masks').mkdir()
+    for name, img, msk in make_images(6, (48, 64), 3, seed=3):
+        Image.fromarray(img).save(src/'images'/name)
+        Image.fromarray((msk*np.arange(1, 4, dtype=np.uint8)[:, None, None]).max(0)).save(src/'masks'/(name[:-4] + '.png'))
+    return src
+
+
+# ---------------------------------------------------------------- steel-sample
+
+def test_sample_bad_size(tmp_path):
+    refused(run('steel-sample', tmp_path/'s', '--size', '64by256'), "size '64by256' is not HxW")
+    assert not (tmp_path/'s').exists()
+
+
+def test_sample_existing_folder(tmp_path):
+    (tmp_path/'s').mkdir(); (tmp_path/'s'/'mine.txt').write_text('keep')
+    refused(run('steel-sample', tmp_path/'s'), 'exists and is not empty')
+    assert files(tmp_path/'s') == ['mine.txt']
+
+
+def test_sample_no_images(tmp_path):
+    refused(run('steel-sample', tmp_path/'s', '--n-train', '0'), 'need n_train >= 1')
+
+
+def test_sample_no_classes(tmp_path):
+    refused(run('steel-sample', tmp_path/'s', '--n-classes', '0'), 'n_classes must be at least 1')
+
+
+# ---------------------------------------------------------------- steel-import
+
+def test_import_missing_source(tmp_path):
+    refused(run('steel-import', tmp_path/'nowhere', tmp_path/'out'), 'source folder not found')
+    assert not (tmp_path/'out').exists()
+
+
+def test_import_unknown_layout(tmp_path):
+    (tmp_path/'src').mkdir()
+    refused(run('steel-import', tmp_path/'src', tmp_path/'out'), 'is not a mask folder this importer knows', 'images/')
+
+
+def test_import_mask_without_image(masks, tmp_path):
+    Image.fromarray(np.zeros((48, 64), np.uint8)).save(masks/'masks'/'orphan.png')
+    refused(run('steel-import', masks, tmp_path/'out'), '1 mask(s) have no image', 'orphan.png')
+    assert not (tmp_path/'out').exists()
+
+
+def test_import_size_mismatch(masks, tmp_path):
+    m = sorted((masks/'masks').iterdir())[0]
+    Image.fromarray(np.zeros((20, 30), np.uint8)).save(m)
+    refused(run('steel-import', masks, tmp_path/'out'), f'{m.name} is 20x30 but its image')
+
+
+def test_import_values_beyond_classes(masks, tmp_path):
+    m = sorted((masks/'masks').iterdir())[1]
+    a = np.array(Image.open(m)); a[0, 0] = 5; Image.fromarray(a).save(m)
+    refused(run('steel-import', masks, tmp_path/'out', '--classes', 'a,b,c'), f'{m.name} has value(s) 5 beyond the 3 classes')
+
+
+def test_import_image_without_mask(masks, tmp_path):
+    m = sorted((masks/'masks').iterdir())[2]; m.unlink()
+    refused(run('steel-import', masks, tmp_path/'out'), '1 image(s) have no mask', '--unmasked defect-free')
+    r = run('steel-import', masks, tmp_path/'out', '--unmasked', 'defect-free')
+    assert r.returncode == 0, r.stderr
+
+
+def test_import_colour_mask(masks, tmp_path):
+    m = sorted((masks/'masks').iterdir())[0]
+    a = np.zeros((48, 64, 3), np.uint8); a[..., 0] = 200
+    Image.fromarray(a).save(m)
+    refused(run('steel-import', masks, tmp_path/'out'), 'is a colour mask')
+
+
+def test_import_into_foreign_folder(masks, tmp_path):
+    (tmp_path/'out').mkdir(); (tmp_path/'out'/'thesis.tex').write_text('keep')
+    refused(run('steel-import', masks, tmp_path/'out'), 'holds other files (thesis.tex)')
+    assert files(tmp_path/'out') == ['thesis.tex']
+
+
+def test_import_test_split_too_large(masks, tmp_path):
+    refused(run('steel-import', masks, tmp_path/'out', '--test-size', '6'), 'leaves no training images')
+
+
+# ---------------------------------------------------------------- steel-train
+
+def train(data, out, *extra):
+    return run('steel-train', '--data', data, '--encoder', 'resnet18', '--no-pretrained', '--epochs', '1', '--no-check',
+               '--out', out, *extra)
+
+
+@pytest.mark.parametrize('opt,msg', [
+    (['--epochs', '0'], 'epochs must be a whole number of at least 1'),
+    (['--minutes', '-1'], 'minutes must be positive'),
+    (['--minutes', '5'], 'epochs and minutes contradict each other'),
+    (['--scale', '0'], 'scale must be in (0, 4]'),
+    (['--pad', 'mirror'], 'pad must be one of zeros, reflect, replicate'),
+    (['--crop', '100x128'], 'must be two positive multiples of 32'),
+    (['--fold', '7'], "folds must be 'all' or numbers in 0..4"),
+    (['--arch', 'unet3'], "unknown architecture 'unet3'"),
+    (['--encoder', 'resnet35'], "unknown encoder 'resnet35'"),
+    (['--loss', 'l1'], "unknown loss 'l1'"),
+    (['--lr', '-0.1'], 'lr must be positive'),
+    (['--progressive', '0.5', '--progressive-share', '1.5'], 'progressive_share must be in (0, 1)'),
+])
+def test_train_bad_option(data, tmp_path, opt, msg):
+    refused(train(data, tmp_path/'run', *opt), msg)
+    assert not (tmp_path/'run').exists()
+
+
+def test_train_class_beyond_the_class_list(data, tmp_path):
+    d = copy_data(data, tmp_path)
+    (d/'classes.txt').write_text('a\nb\nc\nd\n')
+    with open(d/'train.csv', 'a') as f: f.write(f"{sorted(os.listdir(d/'train_images'))[0]},7,1 3\n")
+    n = len(open(d/'train.csv').read().splitlines())
+    refused(train(d, tmp_path/'run'), "unknown ClassId '7'", f'line {n}', '1..4 (4 names in classes.txt)')
+
+
+def test_train_class_beyond_the_class_count_given(data, tmp_path):
+    d = copy_data(data, tmp_path)
+    with open(d/'train.csv', 'a') as f: f.write(f"{sorted(os.listdir(d/'train_images'))[0]},7,1 3\n")
+    refused(train(d, tmp_path/'run', '--n-classes', '4'), "unknown ClassId '7'", '1..4 (the number of classes given)')
+
+
+def test_train_crafted_image_name(data, tmp_path):
+    d = copy_data(data, tmp_path)
+    with open(d/'train.csv', 'a') as f: f.write("../outside.jpg,1,1 3\n")
+    refused(train(d, tmp_path/'run'), "image name '../outside.jpg' is not a plain file name", 'train.csv line')
+
+
+def test_train_damaged_and_bomb_images(data, tmp_path):
+    d = copy_data(data, tmp_path)
+    imgs = sorted((d/'train_images').iterdir())
+    imgs[0].write_bytes(imgs[0].read_bytes()[:500])
+    jpeg_bomb(imgs[1])
+    r = run('steel-train', '--data', d, '--encoder', 'resnet18', '--no-pretrained', '--epochs', '1', '--out', tmp_path/'run')
+    refused(r, '2 problem(s) found before training', imgs[0].name, imgs[1].name, 'limit of 100,000,000 pixels', '--no-check')
+    assert not (tmp_path/'run').exists()
+
+
+def test_train_out_not_writable(data, tmp_path):
+    ro = read_only_dir(tmp_path)
+    refused(train(data, f'{ro}/run'), 'cannot be written', 'no permission to write')
+
+
+def test_train_out_is_a_file(data, tmp_path):
+    (tmp_path/'run').write_text('mine')
+    refused(train(data, tmp_path/'run'), 'is a file: give a folder')
+    assert (tmp_path/'run').read_text() == 'mine'
+
+
+def test_train_resume_without_checkpoint(data, tmp_path):
+    refused(train(data, tmp_path/'run', '--resume'), 'nothing to resume: no checkpoint in')
+
+
+def test_train_offline_pretrained(data, tmp_path):
+    r = run('steel-train', '--data', data, '--encoder', 'resnet18', '--epochs', '1', '--out', tmp_path/'run')
+    refused(r, 'could not download ImageNet weights', '--no-pretrained', '--encoder-weights')
+    assert 'Retrying' not in r.stderr
+
+
+def test_train_clean_run(data, tmp_path):
+    "A short run writes readable files (the mode open() gives), removes its own stale temporaries, keeps foreign files"
+    out = tmp_path/'run'; out.mkdir()
+    stale, other = out/f'.model.safetensors.{dead_pid()}.a1b2.tmp', out/'.model.safetensors.notes'
+    stale.write_text('half'); other.write_text('mine')
+    r = run('steel-train', '--data', data, '--encoder', 'resnet18', '--no-pretrained', '--epochs', '1', '--bs', '4',
+            '--crop', '64x64', '--no-check', '--out', out, env={'PYTHONWARNINGS': 'default'})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'warning' not in r.stderr.lower(), r.stderr[-3000:]
+    assert not stale.exists() and other.read_text() == 'mine'
+    for name in ('model.safetensors', 'log.csv', 'report.png', 'checkpoint.pth'):
+        assert stat.S_IMODE((out/name).stat().st_mode) == 0o666 & ~current_umask(), name
+    assert not [o for o in files(out) if o.endswith('.tmp')], files(out)
+
+
+# ---------------------------------------------------------------- steel-tune
+
+def test_tune_model_without_validation_images(data, models):
+    refused(run('steel-tune', '--data', data, '--models', models['novalid']), 'does not record its validation images')
+
+
+def test_tune_wrong_mix(data, models):
+    refused(run('steel-tune', '--data', data, '--models', models[4], '--mix', '1 2 3'), 'the mix needs the empty pairs then 4 positive counts')
+
+
+def test_tune_bad_candidates(data, models):
+    refused(run('steel-tune', '--data', data, '--models', models[4], '--threshs', 'a b'), "--threshs 'a b' is not a list of numbers")
+
+
+def test_tune_damaged_model_file(data, tmp_path):
+    (tmp_path/'m.safetensors').write_bytes(b'\x00'*64)
+    refused(run('steel-tune', '--data', data, '--models', tmp_path/'m.safetensors'), 'is not a steel_segmentation model file')
+
+
+def test_tune_pickle_is_never_loaded(data, tmp_path):
+    import pickle
+    marker = tmp_path/'pwned'
+    class Evil:
+        def __reduce__(self): return (os.system, (f'touch {marker}',))
+    (tmp_path/'m.safetensors').write_bytes(pickle.dumps(Evil()))
+    refused(run('steel-tune', '--data', data, '--models', tmp_path/'m.safetensors'), 'is not a steel_segmentation model file')
+    assert not marker.exists()
+
+
+# ---------------------------------------------------------------- steel-submit
+
+def submit(data, model, out, *extra):
+    return run('steel-submit', '--data', data, '--models', model, '--out', out, *extra)
+
+
+def test_submit_model_for_other_class_count(data, models, tmp_path):
+    refused(submit(data, models[2], tmp_path/'sub.csv'), 'the model is for 2 classes, but the data have 4',
+            'from the largest ClassId in')
+    assert files(tmp_path) == []
+
+
+def test_submit_class_count_from_the_sample(data, models, tmp_path):
+    d = copy_data(data, tmp_path)
+    names = pd.read_csv(d/'sample_submission.csv').ImageId
+    pd.DataFrame({'ImageId': np.repeat(names, 3), 'EncodedPixels': '1 1', 'ClassId': np.tile([1, 2, 3], len(names))}).to_csv(
+        d/'sample_submission.csv', index=False)
+    refused(submit(d, models[4], tmp_path/'sub.csv'), 'but the data have 3 (from the ClassId values of sample_submission.csv)')
+
+
+def test_submit_crafted_name_in_sample(data, models, tmp_path):
+    d = copy_data(data, tmp_path)
+    with open(d/'sample_submission.csv', 'a') as f: f.write('../../etc/passwd,1 1,0\n')
+    refused(submit(d, models[4], tmp_path/'sub.csv'), "image name '../../etc/passwd' is not a plain file name")
+
+
+def test_submit_missing_test_image(data, models, tmp_path):
+    d = copy_data(data, tmp_path)
+    gone = sorted((d/'test_images').iterdir())[0]; gone.unlink()
+    refused(submit(d, models[4], tmp_path/'sub.csv'), '1 image(s) of', gone.name)
+
+
+def test_submit_out_not_writable(data, models, tmp_path):
+    ro = read_only_dir(tmp_path)
+    refused(submit(data, models[4], f'{ro}/sub.csv'), '--out', 'cannot be written')
+
+
+def test_submit_out_is_a_folder(data, models, tmp_path):
+    (tmp_path/'sub').mkdir()
+    refused(submit(data, models[4], tmp_path/'sub'), 'is a folder: give a file name')
+    assert files(tmp_path/'sub') == []
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'bomb', 'text'])
+def test_submit_damaged_test_image_leaves_nothing(data, models, tmp_path, damage):
+    d = copy_data(data, tmp_path)
+    img = sorted((d/'test_images').iterdir())[2]
+    if damage == 'truncated': img.write_bytes(img.read_bytes()[:400])
+    elif damage == 'bomb': jpeg_bomb(img)
+    else: img.write_text('not an image')
+    out = tmp_path/'out'; out.mkdir()
+    r = submit(d, models[4], out/'sub.csv', '--bs', '1')
+    refused(r, img.name, *(['limit of 100,000,000 pixels', 'STEEL_MAX_PIXELS'] if damage == 'bomb' else []))
+    assert files(out) == []
+
+
+def test_submit_bad_format_and_batch(data, models, tmp_path):
+    refused(submit(data, models[4], tmp_path/'sub.csv', '--format', 'xls'), 'unknown submission format')
+    refused(submit(data, models[4], tmp_path/'sub.csv', '--bs', '0'), 'bs must be at least 1')
+
+
+def test_submit_missing_model(data, tmp_path):
+    refused(submit(data, tmp_path/'none.safetensors', tmp_path/'sub.csv'), 'model file not found')
+
+
+def test_submit_clean_run(data, models, tmp_path):
+    "A normal run: no warning at all, the usual file mode, stale temporaries of a killed run removed, foreign files kept"
+    out = tmp_path/'sub.csv'
+    stale, other = tmp_path/f'.sub.csv.{dead_pid()}.x1y2.tmp', tmp_path/'.sub.csv.notes'
+    stale.write_text('half'); other.write_text('mine')
+    r = run('steel-submit', '--data', data, '--models', models[4], '--out', out, env={'PYTHONWARNINGS': 'default'})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'warning' not in r.stderr.lower(), r.stderr[-3000:]
+    assert files(tmp_path) == ['.sub.csv.notes', 'sub.csv']
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~current_umask()
+    assert run('steel-submit', '--help').stderr == ''
+
+
+# ---------------------------------------------------------------- steel-predict
+
+def test_predict_second_image_damaged(data, models, tmp_path):
+    imgs = sorted((data/'test_images').iterdir())[:2]
+    bad = tmp_path/'bad.jpg'; bad.write_bytes(imgs[1].read_bytes()[:300])
+    out = tmp_path/'pred'; out.mkdir(); (out/'mine.txt').write_text('keep')
+    r = run('steel-predict', imgs[0], bad, '--model', models[4], '--out', out)
+    refused(r, 'bad.jpg')
+    assert files(out) == ['mine.txt']
+
+
+def test_predict_not_an_image(models, tmp_path):
+    (tmp_path/'notes.txt').write_text('hello')
+    refused(run('steel-predict', tmp_path/'notes.txt', '--model', models[4], '--out', tmp_path/'pred'), 'notes.txt')
+    assert not (tmp_path/'pred').exists() or files(tmp_path/'pred') == []
+
+
+def test_predict_out_is_a_file(data, models, tmp_path):
+    (tmp_path/'pred').write_text('mine')
+    img = sorted((data/'test_images').iterdir())[0]
+    refused(run('steel-predict', img, '--model', models[4], '--out', tmp_path/'pred'), 'is a file: give a folder')
+    assert (tmp_path/'pred').read_text() == 'mine'
+
+
+def test_predict_missing_image(models, tmp_path):
+    refused(run('steel-predict', tmp_path/'none.jpg', '--model', models[4], '--out', tmp_path/'pred'), 'image file not found')
