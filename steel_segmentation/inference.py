@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from .core import mask2rle, read_image, atomic_file, progress as _progress
+from .core import mask2rle, read_image, atomic_file, check_writable, progress as _progress
 from .models import load_model, read_config, save_state_dict, seg_input, seg_output
 from .metrics import pair_dice
 
@@ -181,7 +181,7 @@ def predict_images(pred:Predictor, # the predictor
     "Predict a few images: an overlay PNG per image and a CSV of RLE and area per class, all or nothing"
     import csv
     from PIL import Image
-    from steel_segmentation.core import check_image_name, check_writable, atomic_dir, overlay_masks
+    from steel_segmentation.core import check_image_name, atomic_dir, overlay_masks
     fns = [Path(o) for o in fns]
     if not fns: raise ValueError("give at least one image file")
     for o in fns:
@@ -336,6 +336,7 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
         mix = lb
     if mix is not None and len(mix) != 1 + pred.n_classes:
         raise ValueError(f"the mix needs the empty pairs then {pred.n_classes} positive counts, got {len(mix)} numbers")
+    out = check_writable(Path(out) if out else fns[0].parent/'post.json', what='the parameters file')
     rows = [pos[o] for o in valid]
     stats = tune_stats(pred, [data/img_dir/o for o in valid], lambda i: get_masks(labels, rows[i]),
                        sorted(set(threshs) | set(pred.post['thresh'])), bs, workers, progress)
@@ -343,7 +344,6 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
     best,tab = search(stats, area_candidates(labels.attrs['shape']) if min_areas is None else min_areas, label_threshs, start)
     before,after = pair_scores(stats, start),pair_scores(stats, best)
     mixed = None if mix is None else [mix_score(o, stats['true'], (mix[0], tuple(mix[1:]))) for o in (before, after)]
-    out = Path(out) if out else fns[0].parent/'post.json'
     with atomic_file(out) as tmp: tmp.write_text(json.dumps(best, indent=1))
     files = [out] + ([store_post(fns[0], best, pred.tta)] if len(fns) == 1 else [])
     return {'post': best, 'table': tab, 'before': float(before.mean()), 'after': float(after.mean()), 'mix': mix, 'mixed': mixed, 'files': files}

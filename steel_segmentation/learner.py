@@ -7,9 +7,9 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/learner.html.md"""
 # %% auto #0
 __all__ = ['SCHEDULES', 'TASKS', 'KaggleDice', 'classifier_metrics', 'EmptyDice', 'MajorityAccuracy', 'PresenceTarget',
            'SaveBestModel', 'run_seconds', 'EpochLogger', 'EpochLines', 'TrainingDiverged', 'NaNGuard', 'Checkpoint',
-           'read_checkpoint', 'WholeImages', 'segmentation_learner', 'classifier_learner', 'plan_epochs', 'stage_scale',
-           'ScaleStages', 'find_lr', 'check_fit', 'fit_steel', 'cpu_scales', 'DeviceDistributedDL',
-           'SteelDistributedTrainer', 'distrib_ctx', 'training_report']
+           'read_checkpoint', 'WholeImages', 'cpu_bf16_supported', 'CPUBFloat16', 'segmentation_learner',
+           'classifier_learner', 'plan_epochs', 'stage_scale', 'ScaleStages', 'find_lr', 'check_fit', 'fit_steel',
+           'cpu_scales', 'DeviceDistributedDL', 'SteelDistributedTrainer', 'distrib_ctx', 'training_report']
 
 # %% ../nbs/08_learner.ipynb #3818ae49
 # the library's own module first: its warning filters must be set before fastai is imported
@@ -255,6 +255,28 @@ class WholeImages(Callback):
     def after_pred(self):
         if not self.training and self.pred.ndim == 4: self.learn.pred = seg_output(self.pred, self.size, self.scale)
 
+# %% ../nbs/08_learner.ipynb #6e093a3b
+def cpu_bf16_supported()->bool:
+    "Whether this CPU does bfloat16 arithmetic natively (where it does not, autocast to bfloat16 is slower than float32)"
+    try: return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError): return False
+
+class CPUBFloat16(Callback):
+    "bfloat16 autocast for the forward pass of training batches on a CPU; validation in float32"
+    order = 10
+    ctx = None
+    def before_batch(self):
+        if not self.training: return
+        self.ctx = torch.autocast('cpu', dtype=torch.bfloat16)
+        self.ctx.__enter__()
+    def after_pred(self):
+        if self.ctx is not None: self.learn.pred = self.pred.float()
+    def _exit(self):
+        if self.ctx is not None: self.ctx.__exit__(None, None, None)
+        self.ctx = None
+    def after_loss(self): self._exit()
+    def after_batch(self): self._exit() # also when the batch was cancelled before its loss
+
 # %% ../nbs/08_learner.ipynb #3f467754
 def segmentation_learner(dls, # `SteelDataLoaders`
                          arch:str='unet', # smp architecture
@@ -264,6 +286,7 @@ def segmentation_learner(dls, # `SteelDataLoaders`
                          encoder_weights=None, # local encoder weights file
                          out=None, # folder for model.safetensors, log.csv and checkpoint.pth (None: no files)
                          fp16:bool=False, # mixed precision (needs a CUDA GPU)
+                         bf16:bool=False, # bfloat16 autocast of the training batches on a CPU (`CPUBFloat16`)
                          accum:int=1, # accumulate gradients over this many batches
                          thresh=0.5, # pixel threshold of the metric
                          min_area=0, # minimum mask area of the metric
@@ -284,11 +307,11 @@ def segmentation_learner(dls, # `SteelDataLoaders`
                           **({'model_kwargs': mk} if mk else {}))
     learn = Learner(dls, model, loss_func=get_loss(loss, mode=mode, **(loss_kwargs or {})),
                     metrics=[KaggleDice(thresh, min_area), EmptyDice()], splitter=splitter, **kwargs)
-    return _setup(learn, config, 'kaggle_dice', out, fp16, accum)
+    return _setup(learn, config, 'kaggle_dice', out, fp16, accum, bf16)
 
 def classifier_learner(dls, # `SteelDataLoaders` (multilabel mode)
                        encoder:str='resnet34', # smp encoder
-                       pretrained:bool=True, encoder_weights=None, out=None, fp16:bool=False, accum:int=1,
+                       pretrained:bool=True, encoder_weights=None, out=None, fp16:bool=False, accum:int=1, bf16:bool=False,
                        thresh:float=0.5, # presence threshold of the metrics
                        pos_weight=None, # BCE weight of the positives of each class
                        model=None, **kwargs)->Learner:
@@ -302,7 +325,7 @@ def classifier_learner(dls, # `SteelDataLoaders` (multilabel mode)
     learn = Learner(dls, model, loss_func=BCEWithLogitsLossFlat(pos_weight=pw, thresh=thresh),
                     metrics=[*classifier_metrics(thresh), MajorityAccuracy()], splitter=splitter,
                     cbs=PresenceTarget(), **kwargs)
-    return _setup(learn, config, 'f1_score', out, fp16, accum)
+    return _setup(learn, config, 'f1_score', out, fp16, accum, bf16)
 
 def _check_fits(model, build, what):
     "A ready model must be what the configuration will say it is, or its file would not load"
@@ -321,7 +344,7 @@ def _geometry(dls, pad)->dict:
     return {'scale': float(getattr(dls, 'scale', 1.)), 'pad': pad,
             'class_names': list(getattr(dls, 'class_names', None) or default_names(len(dls.classes)))}
 
-def _setup(learn, config, monitor, out, fp16, accum):
+def _setup(learn, config, monitor, out, fp16, accum, bf16=False):
     learn.config,learn.monitor,learn.out = config,monitor,None if out is None else Path(out)
     learn.model.to(memory_format=torch.channels_last)
     if not interactive(): # a log gets one line per epoch, not redrawn progress bars
@@ -333,6 +356,10 @@ def _setup(learn, config, monitor, out, fp16, accum):
     if fp16:
         if not torch.cuda.is_available(): raise ValueError("fp16 (mixed precision) needs a CUDA GPU; train without --fp16 on this machine")
         learn.to_fp16()
+    if bf16:
+        if fp16: raise ValueError("fp16 and bf16 contradict each other: choose one")
+        if getattr(learn.dls, 'device', None) is not None and torch.device(learn.dls.device).type != 'cpu': raise ValueError("bf16 here is for CPU training; on a GPU use fp16 (or fastai's to_bf16)")
+        learn.add_cb(CPUBFloat16())
     if learn.out is not None: learn.out.mkdir(parents=True, exist_ok=True)
     return learn
 

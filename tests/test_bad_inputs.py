@@ -41,6 +41,16 @@ def current_umask():
     return u
 
 
+def png_bomb(fn, h=20000, w=20000):
+    "A tiny PNG (saved under a .jpg name: images are read by content) whose header claims h x w pixels"
+    import struct, zlib
+    b = io.BytesIO(); Image.new('L', (16, 16)).save(b, 'PNG')
+    d = bytearray(b.getvalue())
+    d[16:24] = struct.pack('>II', w, h)
+    d[29:33] = struct.pack('>I', zlib.crc32(bytes(d[12:29])))
+    fn.write_bytes(bytes(d))
+
+
 def dead_pid():
     return int(subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'], capture_output=True, text=True).stdout)
 
@@ -187,6 +197,7 @@ def train(data, out, *extra):
     (['--loss', 'l1'], "unknown loss 'l1'"),
     (['--lr', '-0.1'], 'lr must be positive'),
     (['--progressive', '0.5', '--progressive-share', '1.5'], 'progressive_share must be in (0, 1)'),
+    (['--precision', 'fp8'], "precision must be one of auto, fp32, bf16, got 'fp8'"),
 ])
 def test_train_bad_option(data, tmp_path, opt, msg):
     refused(train(data, tmp_path/'run', *opt), msg)
@@ -273,6 +284,14 @@ def test_tune_bad_candidates(data, models):
     refused(run('steel-tune', '--data', data, '--models', models[4], '--threshs', 'a b'), "--threshs 'a b' is not a list of numbers")
 
 
+def test_tune_out_is_a_folder(data, models, tmp_path):
+    "Refused before any image is predicted"
+    r = run('steel-tune', '--data', data, '--models', models[4], '--out', tmp_path)
+    refused(r, f'the parameters file {tmp_path} is a folder: give a file name')
+    assert 'predicting' not in r.stderr and 'tuning' not in r.stderr, r.stderr
+    assert files(tmp_path) == []
+
+
 def test_tune_damaged_model_file(data, tmp_path):
     (tmp_path/'m.safetensors').write_bytes(b'\x00'*64)
     refused(run('steel-tune', '--data', data, '--models', tmp_path/'m.safetensors'), 'is not a steel_segmentation model file')
@@ -331,16 +350,18 @@ def test_submit_out_is_a_folder(data, models, tmp_path):
     assert files(tmp_path/'sub') == []
 
 
-@pytest.mark.parametrize('damage', ['truncated', 'bomb', 'text'])
+@pytest.mark.parametrize('damage', ['truncated', 'bomb', 'png_bomb', 'text'])
 def test_submit_damaged_test_image_leaves_nothing(data, models, tmp_path, damage):
     d = copy_data(data, tmp_path)
     img = sorted((d/'test_images').iterdir())[2]
     if damage == 'truncated': img.write_bytes(img.read_bytes()[:400])
     elif damage == 'bomb': jpeg_bomb(img)
+    elif damage == 'png_bomb': png_bomb(img)
     else: img.write_text('not an image')
     out = tmp_path/'out'; out.mkdir()
     r = submit(d, models[4], out/'sub.csv', '--bs', '1')
-    refused(r, img.name, *(['limit of 100,000,000 pixels', 'STEEL_MAX_PIXELS'] if damage == 'bomb' else []))
+    refused(r, img.name, *(['limit of 100,000,000 pixels', 'STEEL_MAX_PIXELS'] if 'bomb' in damage else []))
+    if 'bomb' in damage: assert 'truncated' not in r.stderr, r.stderr
     assert files(out) == []
 
 
