@@ -184,7 +184,7 @@ def train(data, out, *extra):
                '--out', out, *extra)
 
 
-@pytest.mark.parametrize('opt,msg', [
+BAD_TRAIN_OPTIONS = [
     (['--epochs', '0'], 'epochs must be a whole number of at least 1'),
     (['--minutes', '-1'], 'minutes must be positive'),
     (['--minutes', '5'], 'epochs and minutes contradict each other'),
@@ -198,10 +198,24 @@ def train(data, out, *extra):
     (['--lr', '-0.1'], 'lr must be positive'),
     (['--progressive', '0.5', '--progressive-share', '1.5'], 'progressive_share must be in (0, 1)'),
     (['--precision', 'fp8'], "precision must be one of auto, fp32, bf16, got 'fp8'"),
-])
-def test_train_bad_option(data, tmp_path, opt, msg):
-    refused(train(data, tmp_path/'run', *opt), msg)
-    assert not (tmp_path/'run').exists()
+]
+
+
+@pytest.fixture(scope='module')
+def bad_train_runs(data, tmp_path_factory):
+    "Every bad-option command at once (each spends most of its few seconds importing torch): {case: (result, out)}"
+    from concurrent.futures import ThreadPoolExecutor
+    d = tmp_path_factory.mktemp('badopt')
+    cases = [(i, d/f'run{i}', opt) for i,(opt,_) in enumerate(BAD_TRAIN_OPTIONS)]
+    with ThreadPoolExecutor(4) as ex: res = list(ex.map(lambda c: train(data, c[1], *c[2]), cases))
+    return {i: (r, out) for (i,out,_),r in zip(cases, res)}
+
+
+@pytest.mark.parametrize('case', range(len(BAD_TRAIN_OPTIONS)), ids=[' '.join(o) for o,_ in BAD_TRAIN_OPTIONS])
+def test_train_bad_option(bad_train_runs, case):
+    r, out = bad_train_runs[case]
+    refused(r, BAD_TRAIN_OPTIONS[case][1])
+    assert not out.exists()
 
 
 def test_train_class_beyond_the_class_list(data, tmp_path):
