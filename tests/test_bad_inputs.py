@@ -218,53 +218,75 @@ def test_train_bad_option(bad_train_runs, case):
     assert not out.exists()
 
 
-def test_train_class_beyond_the_class_list(data, tmp_path):
-    d = copy_data(data, tmp_path)
-    (d/'classes.txt').write_text('a\nb\nc\nd\n')
-    with open(d/'train.csv', 'a') as f: f.write(f"{sorted(os.listdir(d/'train_images'))[0]},7,1 3\n")
-    n = len(open(d/'train.csv').read().splitlines())
-    refused(train(d, tmp_path/'run'), "unknown ClassId '7'", f'line {n}', '1..4 (4 names in classes.txt)')
-
-
-def test_train_class_beyond_the_class_count_given(data, tmp_path):
-    d = copy_data(data, tmp_path)
-    with open(d/'train.csv', 'a') as f: f.write(f"{sorted(os.listdir(d/'train_images'))[0]},7,1 3\n")
-    refused(train(d, tmp_path/'run', '--n-classes', '4'), "unknown ClassId '7'", '1..4 (the number of classes given)')
-
-
-def test_train_crafted_image_name(data, tmp_path):
-    d = copy_data(data, tmp_path)
-    with open(d/'train.csv', 'a') as f: f.write("../outside.jpg,1,1 3\n")
-    refused(train(d, tmp_path/'run'), "image name '../outside.jpg' is not a plain file name", 'train.csv line')
-
-
-def test_train_damaged_and_bomb_images(data, tmp_path):
-    d = copy_data(data, tmp_path)
+@pytest.fixture(scope='module')
+def train_refusals(data, tmp_path_factory):
+    "The other refused training runs, prepared first and then run side by side: {case: (result, context)}"
+    from concurrent.futures import ThreadPoolExecutor
+    base = tmp_path_factory.mktemp('refusals')
+    first = sorted(os.listdir(data/'train_images'))[0]
+    def copy(name, row=None, classes=None):
+        d = base/name/'data'; shutil.copytree(data, d)
+        if classes: (d/'classes.txt').write_text(classes)
+        if row:
+            with open(d/'train.csv', 'a') as f: f.write(row)
+        return d
+    cases = {}
+    d = copy('class_list', f"{first},7,1 3\n", 'a\nb\nc\nd\n')
+    cases['class_list'] = (lambda d=d: train(d, base/'class_list'/'run'), len(open(d/'train.csv').read().splitlines()))
+    d = copy('class_count', f"{first},7,1 3\n")
+    cases['class_count'] = (lambda d=d: train(d, base/'class_count'/'run', '--n-classes', '4'), None)
+    d = copy('crafted', "../outside.jpg,1,1 3\n")
+    cases['crafted'] = (lambda d=d: train(d, base/'crafted'/'run'), None)
+    d = copy('damaged')
     imgs = sorted((d/'train_images').iterdir())
-    imgs[0].write_bytes(imgs[0].read_bytes()[:500])
-    jpeg_bomb(imgs[1])
-    r = run('steel-train', '--data', d, '--encoder', 'resnet18', '--no-pretrained', '--epochs', '1', '--out', tmp_path/'run')
-    refused(r, '2 problem(s) found before training', imgs[0].name, imgs[1].name, 'limit of 100,000,000 pixels', '--no-check')
-    assert not (tmp_path/'run').exists()
+    imgs[0].write_bytes(imgs[0].read_bytes()[:500]); jpeg_bomb(imgs[1])
+    cases['damaged'] = (lambda d=d: run('steel-train', '--data', d, '--encoder', 'resnet18', '--no-pretrained', '--epochs', '1',
+                                        '--out', base/'damaged'/'run'), [o.name for o in imgs[:2]])
+    ro = read_only_dir(base/'damaged')
+    cases['not_writable'] = (lambda: train(data, f'{ro}/run'), None)
+    (base/'file').write_text('mine')
+    cases['out_file'] = (lambda: train(data, base/'file'), base/'file')
+    cases['resume'] = (lambda: train(data, base/'resume', '--resume'), None)
+    cases['offline'] = (lambda: run('steel-train', '--data', data, '--encoder', 'resnet18', '--epochs', '1', '--out', base/'offline'), None)
+    with ThreadPoolExecutor(4) as ex: futs = {k: ex.submit(f) for k,(f,_) in cases.items()}
+    return {k: (futs[k].result(), cases[k][1]) for k in cases}, base
 
 
-def test_train_out_not_writable(data, tmp_path):
-    ro = read_only_dir(tmp_path)
-    refused(train(data, f'{ro}/run'), 'cannot be written', 'no permission to write')
+def test_train_class_beyond_the_class_list(train_refusals):
+    r, n = train_refusals[0]['class_list']
+    refused(r, "unknown ClassId '7'", f'line {n}', '1..4 (4 names in classes.txt)')
 
 
-def test_train_out_is_a_file(data, tmp_path):
-    (tmp_path/'run').write_text('mine')
-    refused(train(data, tmp_path/'run'), 'is a file: give a folder')
-    assert (tmp_path/'run').read_text() == 'mine'
+def test_train_class_beyond_the_class_count_given(train_refusals):
+    refused(train_refusals[0]['class_count'][0], "unknown ClassId '7'", '1..4 (the number of classes given)')
 
 
-def test_train_resume_without_checkpoint(data, tmp_path):
-    refused(train(data, tmp_path/'run', '--resume'), 'nothing to resume: no checkpoint in')
+def test_train_crafted_image_name(train_refusals):
+    refused(train_refusals[0]['crafted'][0], "image name '../outside.jpg' is not a plain file name", 'train.csv line')
 
 
-def test_train_offline_pretrained(data, tmp_path):
-    r = run('steel-train', '--data', data, '--encoder', 'resnet18', '--epochs', '1', '--out', tmp_path/'run')
+def test_train_damaged_and_bomb_images(train_refusals):
+    (r, names), base = train_refusals[0]['damaged'], train_refusals[1]
+    refused(r, '2 problem(s) found before training', *names, 'limit of 100,000,000 pixels', '--no-check')
+    assert not (base/'damaged'/'run').exists()
+
+
+def test_train_out_not_writable(train_refusals):
+    refused(train_refusals[0]['not_writable'][0], 'cannot be written', 'no permission to write')
+
+
+def test_train_out_is_a_file(train_refusals):
+    r, fn = train_refusals[0]['out_file']
+    refused(r, 'is a file: give a folder')
+    assert fn.read_text() == 'mine'
+
+
+def test_train_resume_without_checkpoint(train_refusals):
+    refused(train_refusals[0]['resume'][0], 'nothing to resume: no checkpoint in')
+
+
+def test_train_offline_pretrained(train_refusals):
+    r = train_refusals[0]['offline'][0]
     refused(r, 'could not download ImageNet weights', '--no-pretrained', '--encoder-weights')
     assert 'Retrying' not in r.stderr
 
