@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import parse_rle, rle2mask, open_image, image_size, check_image_name, progress as _progress, UserError, listing, atomic_dir
+from .core import parse_rle, rle2mask, open_image, image_size, check_image_name, progress as report_progress, UserError, listing, atomic_dir
 
 # %% ../nbs/01_data.ipynb #14b80d60
 _CUR_COLS,_OLD_COLS = ['ImageId', 'ClassId', 'EncodedPixels'],['ImageId_ClassId', 'EncodedPixels']
@@ -235,7 +235,7 @@ def check_dataset(path, # Kaggle-layout folder
         else: probs.append((img, None, 'missing', f"{img}: labelled in {csv} but not found in {path/img_dir}"))
     with ThreadPoolExecutor(max(num_workers, 1)) as ex:
         res = ex.map(_probe, [path/img_dir/o for o in files])
-        res = _progress(res, total=len(files), what='checking images', show=progress)
+        res = report_progress(res, total=len(files), what='checking images', show=progress)
         res = list(res)
     sizes = pd.Series([s for s,_ in res if s is not None], dtype=object)
     if shape is None and len(sizes): shape = sizes.value_counts().index[0]
@@ -298,7 +298,7 @@ def duplicate_groups(fns:list, # image files
                     )->np.ndarray: # group id of each image (equal ids = duplicates)
     "Group near-duplicate images by their difference hash"
     fns = list(fns)
-    hashes = np.stack([image_hash(f, hs) for f in _progress(fns, what='hashing images')]) if fns else np.zeros((0, 8), np.uint8)
+    hashes = np.stack([image_hash(f, hs) for f in report_progress(fns, what='hashing images')]) if fns else np.zeros((0, 8), np.uint8)
     hashes = np.pad(hashes, ((0, 0), (0, -hashes.shape[1] % 8))).view(np.uint64)
     parent = np.arange(len(hashes))
     def find(i):
@@ -342,7 +342,7 @@ def unpack_competition(zip_fn, # the competition archive downloaded from Kaggle
             # an archive holding one top folder is unpacked without it
             tops = {Path(m.filename).parts[0] for m in files}
             strip = 1 if len(tops) == 1 and all(len(Path(m.filename).parts) > 1 for m in files) else 0
-            for m in _progress(files, what='extracting'):
+            for m in report_progress(files, what='extracting'):
                 dest = tmp.joinpath(*Path(m.filename).parts[strip:])
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 with z.open(m) as src, open(dest, 'wb') as f: shutil.copyfileobj(src, f)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .core import mask2rle, image_size, ImageReadError, default_names, atomic_dir, listing, progress as _progress
+from .core import mask2rle, image_size, ImageReadError, default_names, atomic_dir, listing, progress as report_progress
 from .data import IMG_EXTS, labels2rows, class_sets, write_class_names
 
 # %% ../nbs/01b_importer.ipynb #d4f60974
@@ -126,7 +126,7 @@ def scan_masks(src, # folder with an image folder and a mask folder
         found = {k: {c: p[k] for c,p in enumerate(per, 1)} for k in per[0]}
     if not found: raise FileNotFoundError(f"{img_dir}: no images (looked for {', '.join(IMG_EXTS)})")
     rows,sizes,probs,top = [],{},[],0
-    it = _progress(found.items(), total=len(found), what='reading masks', show=progress)
+    it = report_progress(found.items(), total=len(found), what='reading masks', show=progress)
     for img,ms in it:
         try: sizes[img] = image_size(img_dir/img)
         except (OSError, ValueError) as e: probs.append(str(e)); continue
@@ -218,7 +218,7 @@ def write_layout(labels:pd.DataFrame, # from `scan_masks` (its attrs name the so
     with atomic_dir(dst, replace=True) as tmp:
         for d in ('train_images', 'test_images'): (tmp/d).mkdir()
         it = list(zip(labels.ImageId, test))
-        for img,t in _progress(it, what='copying images', show=progress):
+        for img,t in report_progress(it, what='copying images', show=progress):
             shutil.copyfile(src[img], tmp/('test_images' if t else 'train_images')/img)
         train,tst = labels[~test].reset_index(drop=True),labels[test].reset_index(drop=True)
         labels2rows(train).to_csv(tmp/'train.csv', index=False)

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from .core import mask2rle, read_image, atomic_file, check_writable, progress as _progress
+from .core import mask2rle, read_image, atomic_file, check_writable, progress as report_progress
 from .models import load_model, read_config, save_state_dict, seg_input, seg_output
 from .metrics import pair_dice
 
@@ -168,7 +168,7 @@ def predict_files(pred:Predictor, # the predictor
                  ):
     "Yield (file name, bool masks (C, H, W)) image by image, one batch in memory at a time"
     dl = torch.utils.data.DataLoader(_Files(fns, pred.channels), batch_size=bs, num_workers=workers, collate_fn=_collate)
-    it = _progress(dl, what='predicting', show=progress)
+    it = report_progress(dl, what='predicting', show=progress)
     for imgs,idx in it:
         for i,m in zip(idx, pred.predict(imgs)): yield Path(fns[i]).name,m
 
@@ -194,7 +194,7 @@ def predict_images(pred:Predictor, # the predictor
         with open(tmp/'predictions.csv', 'w', newline='') as f:
             w = csv.writer(f)
             w.writerow(['ImageId', 'ClassId', 'EncodedPixels', 'area'])
-            for fn in _progress(fns, what='predicting', show=progress):
+            for fn in report_progress(fns, what='predicting', show=progress):
                 img = read_image(fn, pred.channels)
                 m = pred.predict(img[None])[0]
                 for c,o in zip(pred.classes, m): w.writerow([fn.name, c, mask2rle(o), int(o.sum())])
@@ -214,7 +214,7 @@ def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
     area,inter = np.zeros((n, c, len(threshs)), np.int64),np.zeros((n, c, len(threshs)), np.int64)
     true,pres = np.zeros((n, c), np.int64),(np.zeros((n, c), np.float32) if pred.classifier is not None else None)
     dl = torch.utils.data.DataLoader(_Files(fns, pred.channels), batch_size=bs, num_workers=workers, collate_fn=_collate)
-    for imgs,idx in _progress(dl, what='predicting the validation images', show=progress):
+    for imgs,idx in report_progress(dl, what='predicting the validation images', show=progress):
         p,pr = pred.probs(imgs)
         for j,i in enumerate(idx):
             t = np.asarray(truth(i)) != 0

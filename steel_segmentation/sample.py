@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .core import mask2rles, atomic_dir, progress as _progress
+from .core import mask2rles, atomic_dir, progress as report_progress
 from .data import labels2rows
 
 # %% ../nbs/02_sample.ipynb #1185230e
@@ -173,7 +173,7 @@ def make_sample(path, # folder to create
         cols = [str(c) for c in range(1, n_classes+1)]
         rows = {'train': [], 'test': []}
         it = make_images(n_train+n_test, size, n_classes, seed)
-        it = _progress(it, total=n_train+n_test, what='writing the sample', show=progress)
+        it = report_progress(it, total=n_train+n_test, what='writing the sample', show=progress)
         for i,(name,img,msk) in enumerate(it):
             split = 'train' if i < n_train else 'test'
             _save(img, tmp/f'{split}_images'/name)
