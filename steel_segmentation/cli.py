@@ -78,7 +78,7 @@ def steel_download(
 # %% ../nbs/20_cli.ipynb #f9a2818b
 @call_parse
 def steel_import(
-    src:Annotated[str, {'opt': False, 'nargs': '?'}]=None, # folder with images/ and masks/
+    src:Annotated[str, {'opt': False, 'nargs': '?'}]=None, # folder with images/ and masks/, or one folder per class
     dst:Annotated[str, {'opt': False, 'nargs': '?'}]=None, # folder to write in the Kaggle layout
     classes:str=None, # class names in class-index order, comma-separated (default: from the data)
     test_size:float=0., # share of the images held out as a test set (test_images/, test_labels.csv)
@@ -86,25 +86,27 @@ def steel_import(
     images:str=None, # image folder in SRC (default images)
     masks:str=None, # mask folder in SRC (default masks)
     unmasked:str='error', # images without a mask: error, or defect-free
+    free:str=None, # one folder per class: folders of defect-free images, comma-separated (default: those whose masks are all empty)
     overwrite:bool=False, # replace a previous import in DST
 ):
     "Import a folder of images and masks into the Kaggle layout"
     from steel_segmentation.importer import import_masks
     with user_errors():
         if src is None or dst is None: raise ValueError("give the source folder and the destination folder: steel-import SRC DST")
-        p = import_masks(src, dst, classes, test_size if test_size < 1 else int(test_size), seed, images, masks, unmasked, overwrite)
+        p = import_masks(src, dst, classes, test_size if test_size < 1 else int(test_size), seed, images, masks, unmasked, free, overwrite)
         for o in ('train.csv', 'train_images', 'classes.txt', 'test_images', 'test_labels.csv', 'sample_submission.csv'): print(p/o)
     return p
 
 # %% ../nbs/20_cli.ipynb #f2e3ff72
 @call_parse
-@delegates(train_folds, but=['data', 'out', 'folds', 'crop', 'valid_crop', 'pretrained', 'check'])
+@delegates(train_folds, but=['data', 'out', 'folds', 'crop', 'valid_crop', 'resize', 'pretrained', 'check'])
 def steel_train(
     data:str=None, # dataset folder in the Kaggle layout (train.csv, train_images/)
     out:str='runs/steel', # output folder (one subfolder per fold with --fold all)
     fold:str='0', # validation fold, or 'all' to train every fold in turn
     crop:str=None, # training crop HxW, multiples of 32 (default: the largest inside the resized image, at most 256x512)
     valid_crop:str=None, # validation crop HxW (default: whole images)
+    resize:str=None, # HxW, multiples of 32: every image resized to it for training and prediction (default: images keep their sizes)
     pretrained:bool=False, # start from ImageNet weights (the default; downloads them once)
     no_pretrained:bool=False, # start from random weights (offline machines, tests)
     no_check:bool=False, # skip the pass over every image before training
@@ -115,7 +117,7 @@ def steel_train(
         if pretrained and no_pretrained: raise ValueError("--pretrained and --no-pretrained contradict each other")
         if str(fold) != 'all' and not str(fold).isdigit(): raise ValueError(f"--fold must be 'all' or a number, got {fold!r}")
         size = lambda s: None if s is None else parse_size(s)
-        runs = train_folds(data, out, fold if fold == 'all' else int(fold), crop=size(crop), valid_crop=size(valid_crop),
+        runs = train_folds(data, out, fold if fold == 'all' else int(fold), crop=size(crop), valid_crop=size(valid_crop), resize=size(resize),
                            pretrained=not no_pretrained, check=not no_check, **kwargs)
         for r in runs: print(r['summary'])
         for o in (o for r in runs for o in r['files']): print(o)

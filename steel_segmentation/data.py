@@ -6,19 +6,21 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/data.html.md"""
 
 # %% auto #0
 __all__ = ['CLASSES_FILE', 'IMG_EXTS', 'COMPETITION', 'LAYOUT', 'read_rle_csv', 'read_class_names', 'class_count',
-           'write_class_names', 'list_images', 'classes', 'class_names', 'read_labels', 'label_counts', 'get_masks',
-           'labels2rows', 'check_dataset', 'class_sets', 'get_folds', 'image_hash', 'duplicate_groups', 'KaggleError',
-           'check_layout', 'unpack_competition', 'download']
+           'write_class_names', 'list_images', 'classes', 'class_names', 'image_shape', 'image_shapes', 'typical_shape',
+           'header_sizes', 'common_shape', 'read_labels', 'label_counts', 'get_masks', 'labels2rows', 'check_dataset',
+           'class_sets', 'get_folds', 'image_hash', 'duplicate_groups', 'KaggleError', 'check_layout',
+           'unpack_competition', 'download']
 
 # %% ../nbs/01_data.ipynb #e5244478
 import contextlib, io, os, shutil, tempfile, warnings, zipfile
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .core import parse_rle, rle2mask, open_image, image_size, check_image_name, progress as report_progress, UserError, listing, atomic_dir
+from .core import parse_rle, rle2mask, open_image, image_size, ImageReadError, check_image_name, progress as report_progress, UserError, listing, atomic_dir
 
 # %% ../nbs/01_data.ipynb #14b80d60
 _CUR_COLS,_OLD_COLS = ['ImageId', 'ClassId', 'EncodedPixels'],['ImageId_ClassId', 'EncodedPixels']
@@ -124,15 +126,49 @@ def class_names(labels:pd.DataFrame)->list:
     names = labels.attrs.get('class_names')
     return list(names) if names else [f'class {c}' for c in classes(labels)]
 
+def image_shape(labels:pd.DataFrame, # labels table
+                img:str, # image name
+               )->tuple: # (H, W)
+    "The size of one image of a labels table: its own where it differs from the table's common size"
+    return tuple(labels.attrs.get('sizes', {}).get(img, labels.attrs['shape']))
+
+def image_shapes(labels:pd.DataFrame)->list:
+    "(H, W) of every image of a labels table, in its row order"
+    return [image_shape(labels, o) for o in labels.ImageId]
+
+def typical_shape(labels:pd.DataFrame)->tuple:
+    "(H, W) of a typical image of a labels table: the median height and width (the common size when all are alike)"
+    if not labels.attrs.get('sizes'): return tuple(labels.attrs['shape'])
+    return tuple(int(o) for o in np.median(np.array(image_shapes(labels)), axis=0))
+
+def _header(fn):
+    try: return image_size(fn),None
+    except (OSError, ValueError) as e: return None,str(e)
+
+def header_sizes(folder, # image folder
+                 images:list, # image names in it
+                 num_workers:int=8, # threads reading headers
+                )->list: # (H, W) per image
+    "The size of each image from its header (no pixels decoded): about 0.1 ms an image"
+    folder = Path(folder)
+    with ThreadPoolExecutor(max(num_workers, 1)) as ex: res = list(ex.map(_header, [folder/o for o in images]))
+    errs = [e for _,e in res if e is not None]
+    if errs: raise ImageReadError(f"{folder}: {len(errs)} image(s) cannot be read: {listing(errs, 3)}; check_dataset (steel-check) lists every problem")
+    return [s for s,_ in res]
+
+def common_shape(sizes:list)->tuple:
+    "The most common (H, W) of a list of sizes (the first one on a tie)"
+    return Counter(map(tuple, sizes)).most_common(1)[0][0]
+
 # %% ../nbs/01_data.ipynb #399064d7
 def read_labels(path, # Kaggle folder (or any folder laid out the same way)
                 csv:str='train.csv', # labels file, relative to `path`, in either Kaggle format
                 img_dir:str='train_images', # image folder, relative to `path`; None when there are no images
                 images:list=None, # image names to use instead of listing `img_dir` (e.g. a fully labelled subset)
                 n_classes:int=None, # number of classes (default: the lines of `classes.txt`, else the largest ClassId)
-                shape:tuple=None, # (H, W) (default: read from the first image)
-                check:bool=True, # validate every RLE against the image size
-               )->pd.DataFrame: # one row per image: ImageId, then one RLE column per class
+                shape:tuple=None, # (H, W) of every image (default: each image's own, from its header)
+                check:bool=True, # validate every RLE against its image's size
+               )->pd.DataFrame: # one row per image: ImageId, then one RLE column per class; attrs: shape, sizes, class_names
     "Read a Kaggle-style folder into the labels table"
     path = Path(path)
     n_classes,where,names = class_count(path, n_classes)
@@ -142,12 +178,17 @@ def read_labels(path, # Kaggle folder (or any folder laid out the same way)
         if folder is None: images = named
         else: images = list_images(folder)
     images = sorted(images)
-    if shape is None:
-        if folder is None or not images: raise ValueError(f"cannot detect the image size without images: pass `shape=(H, W)`")
-        shape = image_size(folder/images[0])
-    elif folder is not None and images and (found := image_size(folder/images[0])) != tuple(shape):
-        raise ValueError(f"shape {tuple(shape)} was given but {folder/images[0]} is {found[0]}x{found[1]}")
-    h,w = shape
+    sizes = {}
+    if folder is not None and images:
+        found = header_sizes(folder, images)
+        if shape is not None:
+            other = [f"{o} ({s[0]}x{s[1]})" for o,s in zip(images, found) if s != tuple(shape)]
+            if other: raise ValueError(f"shape {tuple(shape)} was given but {len(other)} image(s) of {folder} have another size: {listing(other, 3)}")
+        else: shape = common_shape(found)
+        # the table keeps one common size, and each image's own size only where it differs (none for Kaggle's data)
+        sizes = {o: s for o,s in zip(images, found) if s != shape}
+    elif shape is None: raise ValueError(f"cannot detect the image size without images: pass `shape=(H, W)`")
+    h,w = shape = tuple(shape)
     known = set(images)
     missing = pd.unique(masks.ImageId[~masks.ImageId.isin(known)])
     if len(missing):
@@ -156,9 +197,11 @@ def read_labels(path, # Kaggle folder (or any folder laid out the same way)
     if check:
         errs = []
         for img,c,rle in zip(masks.ImageId, masks.ClassId, masks.EncodedPixels):
-            try: parse_rle(rle, h*w, img, c)
-            except ValueError as e: errs.append(str(e))
-        if errs: raise ValueError(f"{path/csv}: {len(errs)} bad RLE string(s) for {h}x{w} images:\n  " + '\n  '.join(errs[:10])
+            ih,iw = sizes.get(img, shape)
+            try: parse_rle(rle, ih*iw, img, c)
+            except ValueError as e: errs.append(str(e) + (f" ({ih}x{iw})" if sizes else ''))
+        if errs: raise ValueError(f"{path/csv}: {len(errs)} bad RLE string(s) for " + ("images of several sizes" if sizes else f"{h}x{w} images")
+                                  + ":\n  " + '\n  '.join(errs[:10])
                                   + (f"\n  (and {len(errs)-10} more)" if len(errs) > 10 else ''))
     n = n_classes or (int(masks.ClassId.max()) if len(masks) else 0)
     if n == 0: raise ValueError(f"{path/csv}: no masks and no n_classes: cannot tell the number of classes")
@@ -173,6 +216,7 @@ def read_labels(path, # Kaggle folder (or any folder laid out the same way)
         rle = dict(zip(m.ImageId, m.EncodedPixels))
         labels[str(c)] = pd.Series([rle.get(o, '') for o in images], dtype=str)
     labels.attrs['shape'] = (h, w)
+    if sizes: labels.attrs['sizes'] = sizes
     if names is not None: labels.attrs['class_names'] = names
     return labels
 
@@ -188,12 +232,12 @@ def label_counts(labels:pd.DataFrame)->pd.DataFrame:
 
 def get_masks(labels:pd.DataFrame, # labels table
               i:int, # row number
-              shape:tuple=None, # (H, W) (default: `labels.attrs['shape']`)
+              shape:tuple=None, # (H, W) (default: the image's own size)
              )->np.ndarray: # uint8 (C, H, W)
     "The (C, H, W) mask of row `i` of a labels table"
-    shape = shape or labels.attrs.get('shape')
-    if shape is None: raise ValueError("the labels table does not know its image size: pass `shape=(H, W)`")
     row = labels.iloc[i]
+    if shape is None and labels.attrs.get('shape') is None: raise ValueError("the labels table does not know its image size: pass `shape=(H, W)`")
+    shape = shape or image_shape(labels, row.ImageId)
     return np.stack([rle2mask(row[c], shape, row.ImageId, c) for c in classes(labels)])
 
 # %% ../nbs/01_data.ipynb #31183d42
@@ -219,7 +263,7 @@ def _probe(fn):
 def check_dataset(path, # Kaggle-layout folder
                   csv:str='train.csv', # labels file in `path`
                   img_dir:str='train_images', # image folder in `path`
-                  shape:tuple=None, # expected (H, W) (default: the most common image size)
+                  shape:tuple=None, # expected (H, W) of every image (default: any; each RLE is checked against its own image)
                   n_classes:int=None, # number of classes (default: the largest ClassId)
                   num_workers:int=4, # threads decoding images
                   progress:bool=True, # show a progress bar
@@ -237,19 +281,21 @@ def check_dataset(path, # Kaggle-layout folder
         res = ex.map(_probe, [path/img_dir/o for o in files])
         res = report_progress(res, total=len(files), what='checking images', show=progress)
         res = list(res)
-    sizes = pd.Series([s for s,_ in res if s is not None], dtype=object)
-    if shape is None and len(sizes): shape = sizes.value_counts().index[0]
+    own = {}
     for img,(sz,err) in zip(files, res):
         if err is not None: probs.append((img, None, 'unreadable', err))
-        elif shape is not None and tuple(sz) != tuple(shape):
-            probs.append((img, None, 'size', f"{img}: {sz[0]}x{sz[1]}, expected {shape[0]}x{shape[1]}"))
-    if shape is None and len(masks):
+        else:
+            own[img] = tuple(sz)
+            if shape is not None and tuple(sz) != tuple(shape):
+                probs.append((img, None, 'size', f"{img}: {sz[0]}x{sz[1]}, expected {shape[0]}x{shape[1]}"))
+    if shape is None and not own and len(masks):
         probs.append((None, None, 'rle', f"no image could be read, so the {len(masks)} RLE strings were not checked: pass shape=(H, W)"))
-    if shape is not None:
-        h,w = shape
-        for img,c,rle in zip(masks.ImageId, masks.ClassId, masks.EncodedPixels):
-            try: parse_rle(rle, h*w, img, c)
-            except ValueError as e: probs.append((img, int(c), 'rle', str(e)))
+    for img,c,rle in zip(masks.ImageId, masks.ClassId, masks.EncodedPixels):
+        # each RLE against its own image (or the given size); those of missing or unreadable images are already reported
+        sz = tuple(shape) if shape is not None else own.get(img)
+        if sz is None: continue
+        try: parse_rle(rle, sz[0]*sz[1], img, c)
+        except ValueError as e: probs.append((img, int(c), 'rle', str(e)))
     return pd.DataFrame(probs, columns=['ImageId', 'ClassId', 'problem', 'message']).astype({'ClassId': 'Int64'})
 
 # %% ../nbs/01_data.ipynb #360b15b6

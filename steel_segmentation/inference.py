@@ -113,9 +113,9 @@ class Predictor:
     def _forward(self, model, x, cfg, classify=False):
         "Average of the model over the TTA flips, on the original pixels of `x`"
         flips,size = TTAS[self.tta],x.shape[-2:]
-        scale,pad = cfg.get('scale', 1.),cfg.get('pad', 'zeros')
+        scale,pad,rs = cfg.get('scale', 1.),cfg.get('pad', 'zeros'),cfg.get('resize')
         cl = torch.channels_last # as decoded images come: the fast convolution path on CPUs, about 2x here
-        def inp(f): return seg_input(x.flip(f) if f else x, scale, pad).contiguous(memory_format=cl)
+        def inp(f): return seg_input(x.flip(f) if f else x, scale, pad, rs).contiguous(memory_format=cl)
         with torch.inference_mode():
             # a GPU takes the flipped copies in one forward; on a CPU a 3x larger batch runs ~40% slower per image
             # (it no longer fits the caches), so there each copy goes through at the original batch size
@@ -125,7 +125,7 @@ class Predictor:
             for o,f in zip(outs, flips):
                 if classify: o = torch.sigmoid(o)
                 else:
-                    o = seg_output(o, size, scale)
+                    o = seg_output(o, size, scale, rs)
                     o = o.sigmoid_() if o.shape[1] == self.n_classes else F.softmax(o, 1)[:, 1:]
                     if f: o = o.flip(f)
                 acc = o if acc is None else acc.add_(o)
@@ -156,9 +156,10 @@ class _Files(torch.utils.data.Dataset):
     def __getitem__(self, i): return read_image(self.fns[i], self.channels),i
 
 def _collate(b):
-    shapes = {a.shape for a,_ in b}
-    if len(shapes) > 1: raise ValueError(f"images of different sizes in one batch: {sorted(shapes)}; use bs=1")
-    return np.stack([a for a,_ in b]),[i for _,i in b]
+    "A batch of (image, index) as one (images, indices) stack per image size: images of several sizes are predicted each at its own"
+    groups = {}
+    for a,i in b: groups.setdefault(a.shape, []).append((a, i))
+    return [(np.stack([a for a,_ in g]), [i for _,i in g]) for g in groups.values()]
 
 def predict_files(pred:Predictor, # the predictor
                   fns:list, # image files
@@ -169,8 +170,9 @@ def predict_files(pred:Predictor, # the predictor
     "Yield (file name, bool masks (C, H, W)) image by image, one batch in memory at a time"
     dl = torch.utils.data.DataLoader(_Files(fns, pred.channels), batch_size=bs, num_workers=workers, collate_fn=_collate)
     it = report_progress(dl, what='predicting', show=progress)
-    for imgs,idx in it:
-        for i,m in zip(idx, pred.predict(imgs)): yield Path(fns[i]).name,m
+    for groups in it:
+        done = {i: m for imgs,idx in groups for i,m in zip(idx, pred.predict(imgs))}
+        for i in sorted(done): yield Path(fns[i]).name,done[i]
 
 # %% ../nbs/09_inference.ipynb #aa001bce
 def predict_images(pred:Predictor, # the predictor
@@ -214,7 +216,7 @@ def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
     area,inter = np.zeros((n, c, len(threshs)), np.int64),np.zeros((n, c, len(threshs)), np.int64)
     true,pres = np.zeros((n, c), np.int64),(np.zeros((n, c), np.float32) if pred.classifier is not None else None)
     dl = torch.utils.data.DataLoader(_Files(fns, pred.channels), batch_size=bs, num_workers=workers, collate_fn=_collate)
-    for imgs,idx in report_progress(dl, what='predicting the validation images', show=progress):
+    for imgs,idx in (g for groups in report_progress(dl, what='predicting the validation images', show=progress) for g in groups):
         p,pr = pred.probs(imgs)
         for j,i in enumerate(idx):
             t = np.asarray(truth(i)) != 0
@@ -318,7 +320,7 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
          bs:int=8, workers:int=0, csv:str='train.csv', img_dir:str='train_images', progress:bool=True,
         )->dict: # post (the parameters), table (per class), before/after (scores), mix (re-weighted scores or None), files
     "Tune per-class thresholds and minimum areas on the validation images of a model and store them"
-    from steel_segmentation.data import read_labels, get_masks
+    from steel_segmentation.data import read_labels, get_masks, typical_shape
     data = Path(data)
     if not data.is_dir(): raise FileNotFoundError(f"data folder not found: {data}")
     fns = [o for o in pred.files if o is not None]
@@ -330,7 +332,7 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
     gone = [o for o in valid if o not in pos]
     if gone: raise FileNotFoundError(f"{len(gone)} validation image(s) of the model are not in {data}: {', '.join(gone[:5])}")
     lb = [LB_MIX[0], *LB_MIX[1]]
-    if mix is None: mix = lb if pred.n_classes == 4 and labels.attrs['shape'] == (256, 1600) else None
+    if mix is None: mix = lb if pred.n_classes == 4 and labels.attrs['shape'] == (256, 1600) and not labels.attrs.get('sizes') else None
     elif isinstance(mix, str):
         if mix.lower() != 'lb': raise ValueError(f"mix must be 'lb' or numbers, got {mix!r}")
         mix = lb
@@ -341,7 +343,8 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
     stats = tune_stats(pred, [data/img_dir/o for o in valid], lambda i: get_masks(labels, rows[i]),
                        sorted(set(threshs) | set(pred.post['thresh'])), bs, workers, progress)
     start = pred.post
-    best,tab = search(stats, area_candidates(labels.attrs['shape']) if min_areas is None else min_areas, label_threshs, start)
+    best,tab = search(stats, area_candidates(typical_shape(labels)) if min_areas is None else min_areas, label_threshs, start)
+    tab.insert(0, 'name', pred.class_names)
     before,after = pair_scores(stats, start),pair_scores(stats, best)
     mixed = None if mix is None else [mix_score(o, stats['true'], (mix[0], tuple(mix[1:]))) for o in (before, after)]
     with atomic_file(out) as tmp: tmp.write_text(json.dumps(best, indent=1))

@@ -8,8 +8,9 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/learner.html.md"""
 __all__ = ['SCHEDULES', 'TASKS', 'KaggleDice', 'classifier_metrics', 'EmptyDice', 'MajorityAccuracy', 'PresenceTarget',
            'SaveBestModel', 'run_seconds', 'EpochLogger', 'EpochLines', 'TrainingDiverged', 'NaNGuard', 'Checkpoint',
            'read_checkpoint', 'WholeImages', 'cpu_bf16_supported', 'CPUBFloat16', 'segmentation_learner',
-           'classifier_learner', 'plan_epochs', 'stage_scale', 'ScaleStages', 'find_lr', 'check_fit', 'fit_steel',
-           'cpu_scales', 'DeviceDistributedDL', 'SteelDistributedTrainer', 'distrib_ctx', 'training_report']
+           'classifier_learner', 'plan_epochs', 'stage_scale', 'ScaleStages', 'BudgetClock', 'find_lr', 'check_fit',
+           'fit_steel', 'cpu_scales', 'DeviceDistributedDL', 'SteelDistributedTrainer', 'distrib_ctx',
+           'training_report']
 
 # %% ../nbs/08_learner.ipynb #3818ae49
 # the library's own module first: its warning filters must be set before fastai is imported
@@ -25,7 +26,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from fastcore.basics import store_attr
-from fastai.callback.core import Callback, CancelFitException, CancelValidException
+from fastai.callback.core import Callback, CancelFitException, CancelTrainException, CancelValidException
 from fastai.callback.tracker import TrackerCallback
 from fastai.callback.schedule import ParamScheduler, combined_cos, combine_scheds, SchedNo, SchedCos
 from fastai.callback.training import GradientAccumulation
@@ -211,7 +212,9 @@ class Checkpoint(Callback):
         if 'hypers' in opt: opt = {'state': list(opt['state']), 'hypers': [dict(h) for h in opt['hypers']]}
         _atomic_save({'model': {k: v.detach().cpu() for k,v in _unwrap(self.learn.model).state_dict().items()},
                       'opt': _py(opt),
-                      'epoch': self.epoch + getattr(self.learn, 'epoch_offset', 0) + 1, 'n_epoch': self.n_epoch,
+                      'epoch': self.epoch + getattr(self.learn, 'epoch_offset', 0) + 1,
+                      # a run its budget stopped early is finished: a resume has nothing left to train
+                      'n_epoch': self.epoch + getattr(self.learn, 'epoch_offset', 0) + 1 if getattr(self.learn, 'budget_spent', False) else self.n_epoch,
                       'seconds': run_seconds(self.learn), 'minutes': getattr(self.learn, 'clock', {}).get('minutes'),
                       'best': None if best is None else float(best), 'info': self.info or {}}, self.fn)
 
@@ -245,15 +248,16 @@ class WholeImages(Callback):
     order = -5 # before any callback that reads the batch or the prediction
     def __init__(self, scale:float=1., # resize factor of the run
                  pad:str='zeros', # padding mode of `seg_input`
+                 resize:tuple=None, # (H, W) every image is resized to first (None: its own size)
                 ): store_attr()
     def before_batch(self):
         x = self.xb[0]
         if not self.training:
             self.size = x.shape[-2:]
-            x = seg_input(x, self.scale, self.pad)
+            x = seg_input(x, self.scale, self.pad, self.resize)
         self.learn.xb = (x.contiguous(memory_format=torch.channels_last), *self.xb[1:])
     def after_pred(self):
-        if not self.training and self.pred.ndim == 4: self.learn.pred = seg_output(self.pred, self.size, self.scale)
+        if not self.training and self.pred.ndim == 4: self.learn.pred = seg_output(self.pred, self.size, self.scale, self.resize)
 
 # %% ../nbs/08_learner.ipynb #6e093a3b
 def cpu_bf16_supported()->bool:
@@ -341,7 +345,8 @@ def _split(dls)->dict:
 
 def _geometry(dls, pad)->dict:
     "How whole images reach the model (and the class names), recorded in the model file for prediction"
-    return {'scale': float(getattr(dls, 'scale', 1.)), 'pad': pad,
+    rs = getattr(dls, 'resize', None)
+    return {'scale': float(getattr(dls, 'scale', 1.)), 'pad': pad, 'resize': None if rs is None else list(rs),
             'class_names': list(getattr(dls, 'class_names', None) or default_names(len(dls.classes)))}
 
 def _setup(learn, config, monitor, out, fp16, accum, bf16=False):
@@ -350,7 +355,7 @@ def _setup(learn, config, monitor, out, fp16, accum, bf16=False):
     if not interactive(): # a log gets one line per epoch, not redrawn progress bars
         learn.remove_cb(ProgressCallback)
         learn.add_cb(EpochLines())
-    learn.add_cbs([NaNGuard(), WholeImages(config.get('scale', 1.), config.get('pad', 'zeros'))])
+    learn.add_cbs([NaNGuard(), WholeImages(config.get('scale', 1.), config.get('pad', 'zeros'), config.get('resize'))])
     if accum < 1: raise ValueError(f"accum must be at least 1, got {accum}")
     if accum > 1: learn.add_cb(GradientAccumulation(accum*learn.dls.bs))
     if fp16:
@@ -389,7 +394,7 @@ def _valid_seconds(learn, n:int=2)->float:
         for i,(xb,*_) in enumerate(dl):
             stamps.append(time.perf_counter())
             if i == n: break
-            model(seg_input(xb, cb.scale, cb.pad).contiguous(memory_format=torch.channels_last))
+            model(seg_input(xb, cb.scale, cb.pad, cb.resize).contiguous(memory_format=torch.channels_last))
         else: stamps.append(time.perf_counter())
     return float(np.median(np.diff(stamps[1:]) if len(stamps) > 2 else np.diff(stamps)))
 
@@ -448,7 +453,8 @@ def plan_epochs(learn:Learner, # the learner, before its run
                 else: hi = mid
         frac = last(lo)
     return {'epochs': epochs, 'starts': np.cumsum(frac)[:-1].tolist(), 'train_batch': tt.tolist(), 'valid_batch': tv.tolist(),
-            'epoch': cost(1, frac), 'seconds': cost(epochs, frac), 'measured': time.perf_counter() - t0}
+            'epoch': cost(1, frac), 'seconds': cost(epochs, frac), 'train_seconds': epochs*ni*(frac*tt).sum(),
+            'valid_seconds': nv*tv[-1], 'measured': time.perf_counter() - t0}
 
 def _set_scale(learn, s):
     learn.dls.set_scale(s); learn.whole_images.scale = s; learn.config['scale'] = float(s)
@@ -469,18 +475,45 @@ class ScaleStages(Callback):
         self.last = np.cumsum(_stage_fractions(stages))[-2] if starts is None else starts[-1]
     def before_validate(self):
         # a model half way to the final scale is not the one to keep, and its validation would cost the budget
+        if getattr(self.learn, 'budget_spent', False): return # the run's last epoch, cut short by its budget
         if (self._epochs() + 1)/self.n_epoch <= self.last + 1e-9 and self._epochs() + 1 < self.n_epoch: raise CancelValidException()
     def after_validate(self):
         # the Recorder leaves a skipped validation out of the epoch's row: keep the columns in place, empty
         r = self.recorder
         if getattr(r, 'cancel_valid', False): r.log += [None]*(len(r.metric_names) - 1 - len(r.log))
     def _update(self, done): # `done`: training iterations of the run before the next batch
-        s = stage_scale(self.stages, done/max(self.n_epoch*len(self.dls.train), 1), self.starts)
+        pos = max(done/max(self.n_epoch*len(self.dls.train), 1), getattr(self.learn, 'time_pos', 0.))
+        s = stage_scale(self.stages, pos, self.starts)
         if s != self.learn.dls.scale: _set_scale(self.learn, s)
     def _epochs(self): return getattr(self.learn, 'epoch_offset', 0) + self.epoch
     def before_epoch(self): self._update(self._epochs()*len(self.dls.train))
     def after_batch(self): # the next batch is made after this one: it takes the scale of the position it trains at
         if self.training: self._update(self._epochs()*len(self.dls.train) + self.iter + 1)
+
+class BudgetClock(Callback):
+    "Keeps a timed run inside its budget: the schedule follows the training time used when it runs ahead of the iterations; when the time is up the epoch ends early, is validated, and the run stops"
+    order = -25 # before the stages and the schedule read the run's position
+    def __init__(self,
+                 train_seconds:float, # the planned training time (batches only, without validation)
+                 deadline:float, # `time.perf_counter()` by which training must stop (the last validation still to come)
+                ): store_attr()
+    def before_fit(self): self.used,self.prev,self.learn.time_pos,self.learn.budget_spent = 0.,None,0.,False
+    def before_train(self): self.prev = None
+    def after_train(self): # the epoch was cut short, not cancelled: its training loss belongs in the log
+        if self.learn.budget_spent: self.recorder.cancel_train = False
+    def before_epoch(self):
+        if self.learn.budget_spent: raise CancelFitException()
+    def before_batch(self):
+        if not self.training: return
+        now = time.perf_counter()
+        if self.prev is not None: self.used += now - self.prev # batch start to batch start, data loading included, as planned
+        self.prev = now
+        self.learn.time_pos = self.used/max(self.train_seconds, 1e-9)
+        if self.learn.time_pos >= 1 or now >= self.deadline:
+            self.learn.budget_spent = True
+            raise CancelTrainException()
+        # the schedule's position: iterations done, or the share of the planned time used when the run is slower than planned
+        self.learn.pct_train = max((self.epoch + self.iter/self.n_iter)/self.n_epoch, self.learn.time_pos)
 
 def find_lr(learn:Learner)->float:
     "fastai's learning-rate finder (its `valley` suggestion), leaving the model as it was and no files behind"
@@ -568,6 +601,7 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
     lr_max = np.array([h['lr'] for h in learn.opt.hypers])
     cbs = [ParamScheduler({k: _shift(f, start/n_epoch) for k,f in _scheds(schedule, lr_max, pct_start).items()})]
     if stages: cbs.append(ScaleStages(stages, n_epoch, starts))
+    if minutes is not None and not resume: cbs.append(BudgetClock(plan['train_seconds'], t0 + minutes*60 - plan['valid_seconds'] - 1))
     if minutes: learn.config['minutes'] = minutes
     if out is not None:
         if not resume and (out/'log.csv').exists(): (out/'log.csv').unlink()
@@ -647,7 +681,7 @@ def training_report(learn:Learner, # a fitted learner with an output folder
         # the saved (best) model, binarised as the metric was: what the log's best score describes
         best = learn.out/'model.safetensors'
         model,cfg = load_model(best, device=x.device) if best.exists() else (learn.model.eval(),learn.config)
-        with torch.no_grad(): o = seg_forward(model, plain(x), cfg.get('scale', 1.), cfg.get('pad', 'zeros'))
+        with torch.no_grad(): o = seg_forward(model, plain(x), cfg.get('scale', 1.), cfg.get('pad', 'zeros'), cfg.get('resize'))
         p = o.argmax(1) if learn.dls.mode == 'softmax' else binarize(torch.sigmoid(o), cfg['post'].get('thresh', 0.5), cfg['post'].get('min_area', 0))
         imgs = learn.dls.valid.decode((x,))[0]
         nc = len(learn.dls.classes)

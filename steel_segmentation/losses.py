@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 import segmentation_models_pytorch as smp
 
-from .core import MODES, check_mode, plain
+from .core import MODES, IGNORE, check_mode, plain
 
 # %% ../nbs/05_losses.ipynb #2a58757c
 class SteelLoss(nn.Module):
@@ -30,13 +30,24 @@ class SteelLoss(nn.Module):
 
     def forward(self, pred, targ):
         pred,targ = plain(pred),plain(targ)
+        self._set_valid(None)
         if self.mode == 'multilabel':
             if pred.shape != targ.shape: raise ValueError(f"multilabel prediction {tuple(pred.shape)} and target {tuple(targ.shape)} differ")
+            pad = targ == IGNORE
+            if pad.any():
+                # padding: a certain "no defect" costs (almost) nothing, adds nothing to Dice, and BCE averages over the image pixels only
+                targ,pred = targ.masked_fill(pad, 0),pred.masked_fill(pad, -30.)
+                self._set_valid(~pad)
             targ = targ.float()
         else:
             if pred.ndim != targ.ndim + 1: raise ValueError(f"softmax prediction {tuple(pred.shape)} needs a (B, H, W) target, got {tuple(targ.shape)}")
-            targ = targ.long()
+            targ = targ.long() # padding keeps IGNORE: the softmax losses are given it as their ignore index
         return self.loss(pred, targ)
+
+    def _set_valid(self, v):
+        "The image pixels of the batch (None: all of them), for the losses that average over pixels"
+        for o in self.modules():
+            if isinstance(o, SteelLoss): o.valid = v
 
     def activation(self, x): return torch.sigmoid(x) if self.mode == 'multilabel' else F.softmax(x, dim=1)
     def decodes(self, x): return x > self.thresh if self.mode == 'multilabel' else x.argmax(dim=1)
@@ -54,10 +65,14 @@ class BCELoss(SteelLoss):
         if self.pos_weight is not None:
             if len(self.pos_weight) != pred.shape[1]: raise ValueError(f"pos_weight has {len(self.pos_weight)} values for {pred.shape[1]} classes")
             pw = self.pos_weight.to(pred.device).view(-1, *[1]*(pred.ndim-2))
-        return F.binary_cross_entropy_with_logits(pred, targ, pos_weight=pw)
+        if getattr(self, 'valid', None) is None: return F.binary_cross_entropy_with_logits(pred, targ, pos_weight=pw)
+        v = self.valid.to(pred.dtype)
+        return (F.binary_cross_entropy_with_logits(pred, targ, pos_weight=pw, reduction='none')*v).sum()/v.sum().clamp(min=1)
 
 # %% ../nbs/05_losses.ipynb #d4961297
 _SMP_MODE = {'multilabel': 'multilabel', 'softmax': 'multiclass'}
+# softmax targets keep the padding value, which smp's losses leave out; multilabel padding is neutralised in `forward`
+def _ignore(mode): return IGNORE if mode == 'softmax' else None
 
 class DiceLoss(SteelLoss):
     "Soft Dice loss (smp), 1 - Dice per class over the batch, classes absent from the target left out"
@@ -65,28 +80,28 @@ class DiceLoss(SteelLoss):
                  log_loss:bool=False, # -log(Dice) instead of 1 - Dice
                  **kwargs):
         super().__init__(**kwargs)
-        self.func = smp.losses.DiceLoss(_SMP_MODE[self.mode], from_logits=True, smooth=smooth, log_loss=log_loss)
+        self.func = smp.losses.DiceLoss(_SMP_MODE[self.mode], from_logits=True, smooth=smooth, log_loss=log_loss, ignore_index=_ignore(self.mode))
     def loss(self, pred, targ): return self.func(pred, targ)
 
 class TverskyLoss(SteelLoss):
     "Tversky loss (smp): `alpha` weighs false positives, `beta` false negatives"
     def __init__(self, alpha:float=0.5, beta:float=0.5, smooth:float=0., **kwargs):
         super().__init__(**kwargs)
-        self.func = smp.losses.TverskyLoss(_SMP_MODE[self.mode], from_logits=True, alpha=alpha, beta=beta, smooth=smooth)
+        self.func = smp.losses.TverskyLoss(_SMP_MODE[self.mode], from_logits=True, alpha=alpha, beta=beta, smooth=smooth, ignore_index=_ignore(self.mode))
     def loss(self, pred, targ): return self.func(pred, targ)
 
 class FocalLoss(SteelLoss):
     "Focal loss (smp): BCE (or CE) with easy pixels down-weighted by (1-p)^gamma, averaged over classes"
     def __init__(self, gamma:float=2., alpha:float=None, **kwargs):
         super().__init__(**kwargs)
-        self.func = smp.losses.FocalLoss(_SMP_MODE[self.mode], alpha=alpha, gamma=gamma)
+        self.func = smp.losses.FocalLoss(_SMP_MODE[self.mode], alpha=alpha, gamma=gamma, ignore_index=_ignore(self.mode))
     def loss(self, pred, targ): return self.func(pred, targ)
 
 class LovaszLoss(SteelLoss):
     "Lovász hinge (smp): a convex surrogate of 1 - Jaccard"
     def __init__(self, per_image:bool=False, **kwargs):
         super().__init__(**kwargs)
-        self.func = smp.losses.LovaszLoss(_SMP_MODE[self.mode], per_image=per_image)
+        self.func = smp.losses.LovaszLoss(_SMP_MODE[self.mode], per_image=per_image, ignore_index=_ignore(self.mode))
     def loss(self, pred, targ): return self.func(pred, targ)
 
 # %% ../nbs/05_losses.ipynb #f6554b76
@@ -99,7 +114,7 @@ class CELoss(SteelLoss):
         super().__init__(**kwargs)
         self.register_buffer('weight', None if weight is None else torch.as_tensor(weight, dtype=torch.float32))
     def loss(self, pred, targ):
-        return F.cross_entropy(pred, targ, weight=None if self.weight is None else self.weight.to(pred.device))
+        return F.cross_entropy(pred, targ, weight=None if self.weight is None else self.weight.to(pred.device), ignore_index=IGNORE)
 
 class ComboLoss(SteelLoss):
     "A weighted sum of losses of the same mode"

@@ -138,10 +138,11 @@ PAD_MODES = ('zeros', 'reflect', 'replicate')
 def seg_input(x:torch.Tensor, # normalised images (B, C, H, W)
               scale:float=1., # resize factor of the model's input
               pad:str='zeros', # padding: zeros, reflect or replicate
+              resize:tuple=None, # (H, W) the images are resized to first (a model trained with `resize`)
              )->torch.Tensor: # (B, C, h, w) with h, w multiples of 32
-    "Whole images as the model takes them: resized by `scale`, padded right and bottom to multiples of 32"
+    "Whole images as the model takes them: resized (to `resize`, then) by `scale`, padded right and bottom to multiples of 32"
     if pad not in PAD_MODES: raise ValueError(f"unknown padding {pad!r}: use one of {', '.join(PAD_MODES)}")
-    if scale != 1: x = F.interpolate(x, size=scaled_size(x.shape[-2:], scale), mode='bilinear', antialias=True, align_corners=False)
+    if scale != 1 or resize: x = F.interpolate(x, size=scaled_size(resize or x.shape[-2:], scale), mode='bilinear', antialias=True, align_corners=False)
     h,w = x.shape[-2:]
     ph,pw = -h % 32,-w % 32
     if not (ph or pw): return x
@@ -152,15 +153,16 @@ def seg_input(x:torch.Tensor, # normalised images (B, C, H, W)
 def seg_output(o:torch.Tensor, # model output (B, C, h, w) for `seg_input(x, scale)`
                size:tuple, # (H, W) of the original images
                scale:float=1., # the resize factor `seg_input` used
+               resize:tuple=None, # the size `seg_input` resized to first
               )->torch.Tensor: # (B, C, H, W)
     "The model's output back on the original pixels: padding cropped, resized to `size`"
-    sh,sw = scaled_size(size, scale)
+    sh,sw = scaled_size(resize or size, scale)
     o = o[..., :sh, :sw]
     return o if (sh, sw) == tuple(size) else F.interpolate(o, size=tuple(size), mode='bilinear', align_corners=False)
 
-def seg_forward(model:nn.Module, x:torch.Tensor, scale:float=1., pad:str='zeros')->torch.Tensor:
+def seg_forward(model:nn.Module, x:torch.Tensor, scale:float=1., pad:str='zeros', resize:tuple=None)->torch.Tensor:
     "The model's output (logits) for whole normalised images `x`, on their original pixels"
-    return seg_output(model(seg_input(x, scale, pad)), x.shape[-2:], scale)
+    return seg_output(model(seg_input(x, scale, pad, resize)), x.shape[-2:], scale, resize)
 
 # %% ../nbs/07_models.ipynb #e3314021
 class DefectClassifier(nn.Module):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .core import parse_rle, rle2mask, mask2rle, image_size, check_image_name, check_writable, atomic_file
-from .data import read_rle_csv, read_class_names, classes, list_images
+from .data import read_rle_csv, read_class_names, classes, list_images, image_shape
 from .metrics import pair_dice
 
 # %% ../nbs/10_submission.ipynb #50de4721
@@ -131,14 +131,15 @@ def data_classes(path, # Kaggle-layout folder
 # %% ../nbs/10_submission.ipynb #0d5b97bb
 def score_submission(fn, # submission file
                      labels:pd.DataFrame, # labels table of the same images (`read_labels`)
-                     shape:tuple=None, # (H, W) (default: `labels.attrs['shape']`)
+                     shape:tuple=None, # (H, W) of every image (default: each image's own)
                     )->float:
     "The Kaggle metric of a submission file: mean Dice over every (image, class) pair of `labels`"
-    shape = tuple(shape or labels.attrs['shape'])
+    given = None if shape is None else tuple(shape)
     sub = read_submission(fn)
     got = dict(zip(zip(sub.ImageId, sub.ClassId.astype(str)), sub.EncodedPixels))
     inter,pred,true = [],[],[]
     for _,row in labels.iterrows():
+        shape = given or image_shape(labels, row.ImageId)
         for c in classes(labels):
             t,p = row[c],got.get((row.ImageId, str(c)))
             if p is None: raise ValueError(f"{fn}: no row for image {row.ImageId} class {c}")
@@ -206,7 +207,6 @@ def submission_report(path, # folder with the test images and their truth
     score,empty = score_submission(sub, truth),float((truth[classes(truth)] == '').to_numpy().mean())
     has = (truth[classes(truth)] != '').any(axis=1).to_numpy()
     idx = (list(np.flatnonzero(has)) + list(np.flatnonzero(~has)))[:n]
-    shape = truth.attrs['shape']
     fig = plt.figure(figsize=(12, 2.2 + 1.6*len(idx)))
     gs = fig.add_gridspec(1 + len(idx), 2, height_ratios=[2.2] + [1.6]*len(idx))
     ax = fig.add_subplot(gs[0, :])
@@ -216,7 +216,7 @@ def submission_report(path, # folder with the test images and their truth
     for r,i in enumerate(idx):
         img = open_image(path/img_dir/truth.ImageId[i], 'L')
         for j,(name,src) in enumerate((('true', lambda c: truth[c][i]), ('submitted', lambda c: got[(truth.ImageId[i], c)]))):
-            m = np.stack([rle2mask(src(c), shape) for c in classes(truth)])
+            m = np.stack([rle2mask(src(c), image_shape(truth, truth.ImageId[i])) for c in classes(truth)])
             a = fig.add_subplot(gs[1+r, j]); a.imshow(overlay_masks(img, m)); a.axis('off')
             a.set_title(f'{truth.ImageId[i]}: {name}', fontsize=8, loc='left')
     class_legend(fig, class_names(truth))

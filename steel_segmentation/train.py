@@ -15,7 +15,7 @@ PRECISIONS = ('auto', 'fp32', 'bf16')
 
 def _check_options(task, arch, encoder, mode, loss, epochs, minutes, lr, schedule, bs, crop, valid_crop, scale, pad,
                    progressive, progressive_share, accum, fp16, channels, p_defect, thresh, min_area, workers, encoder_weights,
-                   precision='auto'):
+                   precision='auto', resize=None):
     "Every option checked with the library's own checks, before any image is read"
     import torch
     from steel_segmentation.core import check_mode, mult32
@@ -34,7 +34,7 @@ def _check_options(task, arch, encoder, mode, loss, epochs, minutes, lr, schedul
     if epochs is not None and minutes is not None: raise ValueError("epochs and minutes contradict each other: give one")
     for k,v,lo in (('bs', bs, 1), ('accum', accum, 1), ('workers', workers, 0)):
         if int(v) != v or v < lo: raise ValueError(f"{k} must be a whole number of at least {lo}, got {v}")
-    mult32(crop, 'crop size'); mult32(valid_crop, 'validation crop size')
+    mult32(crop, 'crop size'); mult32(valid_crop, 'validation crop size'); mult32(resize, 'resize')
     for k,v in (('scale', scale), ('progressive', progressive)):
         if v is not None and not 0 < v <= 4: raise ValueError(f"{k} must be in (0, 4], got {v}")
     if not 0 < progressive_share < 1: raise ValueError(f"progressive_share must be in (0, 1), got {progressive_share}")
@@ -64,6 +64,7 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                 bs:int=16, # batch size
                 crop=None, # training crop (H, W), multiples of 32 (default: the largest inside the resized image, at most 256x512)
                 scale:float=None, # resize factor of the images for training and prediction (default: 1 on a GPU; on a CPU the shorter side about 160 px)
+                resize=None, # (H, W), multiples of 32: every image resized to it for training and prediction (default: images keep their sizes)
                 pad:str='zeros', # padding of whole images to multiples of 32: zeros, reflect or replicate
                 progressive:float=None, # progressive resizing: start at this scale, end at scale (default on a CPU without scale: shorter side about 96 px)
                 progressive_share:float=0.5, # share of the training time (of the epochs without minutes) at the progressive scale
@@ -86,12 +87,13 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                 csv:str='train.csv', # labels file in data
                 img_dir:str='train_images', # image folder in data
                 n_classes:int=None, # number of classes (default: the names in classes.txt, else the largest ClassId)
+                classes:str=None, # class names for reports and the model file (a list or 'a,b,c'; default: those of classes.txt, else 'class 1', ...)
                )->list: # per fold: {'fold', 'dir', 'files', 'summary'}
     "Train one or several folds of a dataset, checked first, to a number of epochs or a time budget, with reports"
     import pandas as pd, torch
     from fastai.torch_core import set_seed, rank_distrib
-    from steel_segmentation.core import image_size, check_writable
-    from steel_segmentation.data import list_images, check_dataset
+    from steel_segmentation.core import check_writable
+    from steel_segmentation.data import read_labels, check_dataset, typical_shape
     from steel_segmentation.models import create_model, create_classifier
     from steel_segmentation.transforms import SteelDataLoaders
     from steel_segmentation.learner import (segmentation_learner, classifier_learner, fit_steel, distrib_ctx, cpu_scales, cpu_bf16_supported,
@@ -99,7 +101,7 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
     if loss is None: loss = 'ce_dice' if mode == 'softmax' else 'bce_dice'
     _check_options(task, arch, encoder, mode, loss, epochs, minutes, lr, schedule, bs, crop, valid_crop, scale, pad,
                    progressive, progressive_share, accum, fp16, channels, p_defect, thresh, min_area, workers, encoder_weights,
-                   precision)
+                   precision, resize)
     bf16 = precision == 'bf16' or (precision == 'auto' and not fp16 and not torch.cuda.is_available() and cpu_bf16_supported())
     data = Path(data)
     if not data.is_dir(): raise FileNotFoundError(f"data folder not found: {data}")
@@ -123,17 +125,17 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
         if len(probs):
             raise ValueError(f"{data}: {len(probs)} problem(s) found before training:\n  " + '\n  '.join(probs.message[:20])
                              + (f"\n  (and {len(probs)-20} more)" if len(probs) > 20 else '') + "\nfix them, or train without the check (check=False, --no-check)")
-    if scale is None: # after the check, so that a damaged first image is reported with the others
-        imgs = list_images(data/img_dir)
-        start,scale = (1.,1.) if torch.cuda.is_available() or not imgs else cpu_scales(image_size(data/img_dir/imgs[0]))
+    if scale is None: # after the check, so that a damaged image is reported with the others
+        if torch.cuda.is_available() or resize is not None: start,scale = 1.,1.
+        else: start,scale = cpu_scales(typical_shape(read_labels(data, csv, img_dir, n_classes=n_classes, check=False)))
         if progressive is None and start < scale: progressive = start
     stages = None if progressive is None else [(progressive, progressive_share), (scale, 1 - progressive_share)]
     res,used = [],0.
     for i,(k,d) in enumerate(zip(ks, dirs)):
         set_seed(seed)
-        dls = SteelDataLoaders.from_path(data, csv=csv, img_dir=img_dir, n_classes=n_classes, bs=bs, crop=crop, fold=k, n_folds=n_folds,
+        dls = SteelDataLoaders.from_path(data, csv=csv, img_dir=img_dir, n_classes=n_classes, class_names=classes, bs=bs, crop=crop, fold=k, n_folds=n_folds,
                                          seed=seed, balanced=balanced, num_workers=workers, mode=mode, channels=channels,
-                                         p_defect=p_defect, valid_crop=valid_crop, scale=scale)
+                                         p_defect=p_defect, valid_crop=valid_crop, scale=scale, resize=resize)
         kw = dict(pretrained=pretrained, encoder_weights=encoder_weights, out=d, fp16=fp16, bf16=bf16, accum=accum)
         # a fresh model for every fold: nothing learnt on one fold's validation images leaks into another's
         if task == 'seg': learn = segmentation_learner(dls, arch, encoder, loss, thresh=thresh, min_area=min_area, pad=pad, **kw)

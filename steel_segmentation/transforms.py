@@ -13,7 +13,7 @@ __all__ = ['TensorMultiMask', 'TensorLabelMask', 'MaskFromRow', 'ReadImage', 'Im
 # %% ../nbs/04_transforms.ipynb #7f263c25
 # the library's own module first: its warning filters must be set before fastai is imported
 from .core import (rle2mask, read_image, CLASS_COLOURS, scaled_size, class_legend, default_names,
-                                     MODES, check_mode, mult32)
+                                     MODES, IGNORE, check_mode, mult32)
 import random
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from fastcore.basics import store_attr
 from fasttransform import DisplayedTransform
 from fastai.torch_core import TensorBase, TensorImageBase, TensorImage, TensorMask, show_image
 from fastai.data.core import TfmdDL, DataLoaders
-from fastai.data.load import fa_collate
+from fastai.data.load import fa_collate, SkipItemException
 from fastai.data.block import DataBlock, TransformBlock, ColReader
 from fastai.data.transforms import IntToFloatTensor, Normalize, IndexSplitter
 from fastai.callback.data import WeightedDL
@@ -38,7 +38,7 @@ from fastai.vision.data import get_grid
 from fastai.data.core import show_batch, show_results
 from plum import dispatch
 
-from .data import read_labels, classes, class_names, get_folds, check_dataset
+from .data import read_labels, classes, class_names, get_folds, check_dataset, image_shape, image_shapes, typical_shape
 
 # %% ../nbs/04_transforms.ipynb #3f4b56a9
 class TensorMultiMask(TensorImageBase):
@@ -58,7 +58,7 @@ def _show_overlay(m, ctx=None, alpha=0.5, **kwargs):
     "Draw a (C, H, W) mask as transparent class colours"
     rgba = np.zeros((*m.shape[1:], 4), np.float32)
     for c,o in enumerate(m):
-        on = o != 0
+        on = (o != 0) & (o != IGNORE) # padding is no defect
         rgba[on, :3] = CLASS_COLOURS[c % len(CLASS_COLOURS)]/255
         rgba[on, 3] = alpha
     kwargs.pop('cmap', None)
@@ -79,8 +79,10 @@ class MaskFromRow(DisplayedTransform):
                  shape:tuple, # (H, W) of the images
                  mode:str='multilabel', # 'multilabel' (C, H, W) or 'softmax' (H, W) with 0 = background
                  names:list=None, # class names, for legends (default: 'class 1', ...)
+                 sizes:dict=None, # image name -> (H, W) for images whose size differs from `shape`
                 ):
         store_attr(); check_mode(mode)
+        self.sizes = sizes or {}
         self.names = list(names) if names else default_names(len(classes))
         self.classes = list(map(str, classes))
         self.c = len(self.classes) + (mode == 'softmax')
@@ -89,9 +91,9 @@ class MaskFromRow(DisplayedTransform):
     def encodes(self, row):
         img = row['ImageId']
         # each class decodes column by column into a (W, H) plane; the (C, H, W) mask is a transposed view of them
-        h,w = self.shape
+        h,w = shape = self.sizes.get(img, self.shape)
         m = np.zeros((len(self.classes), w, h), np.uint8)
-        for i,c in enumerate(self.classes): rle2mask(row[c], self.shape, img, c, out=m[i])
+        for i,c in enumerate(self.classes): rle2mask(row[c], shape, img, c, out=m[i])
         if self.mode == 'multilabel': res = TensorMultiMask(torch.from_numpy(m).transpose(1, 2))
         else:
             lm = (m * np.arange(1, len(m)+1, dtype=np.uint8)[:, None, None]).max(0)
@@ -128,10 +130,11 @@ def MultiMaskBlock(classes, # class columns of the labels table (or their number
                    shape:tuple, # (H, W) of the images
                    mode:str='multilabel', # 'multilabel' or 'softmax'
                    names:list=None, # class names, for legends
+                   sizes:dict=None, # image name -> (H, W) where it differs from `shape`
                   ):
     "A `TransformBlock` for per-class masks built from labels-table rows"
     if isinstance(classes, int): classes = [str(c) for c in range(1, classes+1)]
-    return TransformBlock(type_tfms=MaskFromRow(classes, shape, mode, names))
+    return TransformBlock(type_tfms=MaskFromRow(classes, shape, mode, names, sizes))
 
 # %% ../nbs/04_transforms.ipynb #c26ce4a9
 def _defect_pixel(m):
@@ -167,9 +170,12 @@ class SteelCrop(RandTransform):
     def __init__(self, size=(256, 512), # training crop (H, W), multiples of 32
                  p_defect:float=0., # probability of centring the training crop on a defect
                  valid_size=None, # validation crop (H, W), centred; None: the whole image
+                 pad:bool=False, # pad training images smaller than the crop (masks with `IGNORE`), instead of refusing them
+                 fill=0, # value of the image padding (one per channel, or one)
                 ):
         super().__init__()
         self.size,self.valid_size,self.p_defect = mult32(size, 'crop size'),mult32(valid_size, 'validation crop size'),p_defect
+        self.pad,self.fill = pad,fill
 
     def before_call(self, b, split_idx):
         img,msk = (b[0], b[1]) if isinstance(b, tuple) and len(b) > 1 else (b[0] if isinstance(b, tuple) else b, None)
@@ -177,10 +183,16 @@ class SteelCrop(RandTransform):
         if msk is not None and tuple(msk.shape[-2:]) != (h, w):
             raise ValueError(f"an image of {h}x{w} has a mask of {msk.shape[-2]}x{msk.shape[-1]}: run check_dataset to find images of another size")
         self.whole = False
+        self.grow = None
         if split_idx == 0:
             ch,cw = self.size
-            if ch > h or cw > w: raise ValueError(f"crop size {ch}x{cw} is larger than the image ({h}x{w})")
+            if (ch > h or cw > w) and not self.pad: raise ValueError(f"crop size {ch}x{cw} is larger than the image ({h}x{w})")
             at = _defect_pixel(msk) if msk is not None and self.p_defect and random.random() < self.p_defect else None
+            if ch > h or cw > w: # a smaller image sits at a random place of a padded canvas of at least the crop's size
+                H,W = max(h, ch),max(w, cw)
+                self.grow = (H, W, random.randint(0, H-h), random.randint(0, W-w))
+                if at is not None: at = (at[0] + self.grow[2], at[1] + self.grow[3])
+                h,w = H,W
             if at is None: self.top,self.left = random.randint(0, h-ch),random.randint(0, w-cw)
             else:
                 y,x = at[0] + random.randint(-ch//4, ch//4), at[1] + random.randint(-cw//4, cw//4)
@@ -192,20 +204,33 @@ class SteelCrop(RandTransform):
         else: self.whole,ch,cw = True,h,w
         self.ch,self.cw = ch,cw
 
-    def _crop(self, x):
+    def _grow(self, t, fill):
+        H,W,y,x = self.grow
+        out = torch.empty(*t.shape[:-2], H, W, dtype=t.dtype)
+        out[...] = fill
+        out[..., y:y+t.shape[-2], x:x+t.shape[-1]] = t
+        return out
+    def _crop(self, x, fill=None):
         if self.whole: return x
-        return _like(x.as_subclass(torch.Tensor)[..., self.top:self.top+self.ch, self.left:self.left+self.cw], x)
-    def encodes(self, x:TensorImage|TensorMultiMask|TensorLabelMask): return self._crop(x)
+        t = x.as_subclass(torch.Tensor)
+        if self.grow is not None: t = self._grow(t, IGNORE if fill is None else fill)
+        return _like(t[..., self.top:self.top+self.ch, self.left:self.left+self.cw], x)
+    def encodes(self, x:TensorImage):
+        f = torch.as_tensor(self.fill, dtype=x.dtype)
+        return self._crop(x, f.view(-1, 1, 1) if f.ndim and x.ndim == 3 and len(f) == x.shape[0] else f.flatten()[:1].squeeze())
+    def encodes(self, x:TensorMultiMask|TensorLabelMask): return self._crop(x)
 
 # %% ../nbs/04_transforms.ipynb #b4532f1e
 class SteelResize(RandTransform):
-    "Resize training images and masks by `scale` (validation items stay whole)"
+    "Resize training images and masks by `scale`, or to `size` (then by `scale`); validation items stay whole"
     split_idx,order = 0,5
-    def __init__(self, scale:float=1.): super().__init__(); self.scale = scale
-    def _size(self, x): return scaled_size(x.shape[-2:], self.scale)
+    def __init__(self, scale:float=1., # resize factor
+                 size:tuple=None, # (H, W) every image is resized to first (None: its own size)
+                ): super().__init__(); self.scale,self.size = scale,size
+    def _size(self, x): return scaled_size(self.size or x.shape[-2:], self.scale)
     def before_call(self, b, split_idx):
         super().before_call(b, split_idx)
-        self.do = self.do and self.scale != 1
+        self.do = self.do and (self.scale != 1 or self.size is not None)
     def encodes(self, x:TensorImage):
         t = F.interpolate(x.as_subclass(torch.Tensor)[None].float(), size=self._size(x), mode='bilinear', antialias=True, align_corners=False)
         return _like(t[0].round_().clamp_(0, 255).to(torch.uint8), x)
@@ -293,8 +318,37 @@ def steel_collate(b:list)->tuple:
     return tuple(_stack(list(o)) for o in zip(*b)) if isinstance(b[0], tuple) else _stack(list(b))
 
 class SteelDL(TfmdDL):
-    "fastai's `TfmdDL` with `steel_collate`"
+    "fastai's `TfmdDL` with `steel_collate`; given each item's size, whole images of different sizes go in batches of one size"
+    sizes = None # (H, W) of each item of the dataset, for batches by size (validation of whole images)
     def create_batch(self, b): return steel_collate(b)
+    def _groups(self):
+        "Item indices grouped by size (in order of first appearance), each group cut into batches"
+        by = {}
+        for i,s in enumerate(map(tuple, self.sizes)): by.setdefault(s, []).append(i)
+        return [g[k:k+self.bs] for g in by.values() for k in range(0, len(g), self.bs)]
+    def get_idxs(self):
+        if self.sizes is None or self.shuffle or self.bs is None: return super().get_idxs()
+        # every batch of `bs` indices holds one size; `None` fills the rest (skipped items), so worker processes,
+        # which take whole runs of `bs` indices, keep the batches too
+        return [i for g in self._groups() for i in g + [None]*(self.bs - len(g))]
+    def create_item(self, s):
+        if s is None and self.sizes is not None: raise SkipItemException()
+        return super().create_item(s)
+    def chunkify(self, b):
+        if self.sizes is None or self.shuffle or self.bs is None: return super().chunkify(b)
+        return _size_runs(b, self.bs)
+    def __len__(self):
+        if self.sizes is None or self.shuffle or self.bs is None: return super().__len__()
+        return len(self._groups())
+
+def _size_runs(items, bs):
+    "Consecutive items cut into lists of at most `bs` items of one size"
+    run,size = [],None
+    for o in items:
+        s = tuple((o[0] if isinstance(o, tuple) else o).shape[-2:])
+        if run and (s != size or len(run) == bs): yield run; run = []
+        run.append(o); size = s
+    if run: yield run
 
 class WeightedSteelDL(WeightedDL, SteelDL):
     "fastai's `WeightedDL` with `steel_collate`"
@@ -317,6 +371,7 @@ class SteelDataLoaders(DataLoaders):
                     p_defect:float=0., # probability of centring a training crop on a defect
                     valid_crop=None, # validation crop (H, W); None: whole images
                     scale:float=1., # resize factor of the training images (validation images are resized on the batch)
+                    resize:tuple=None, # (H, W), multiples of 32: every image resized to it (then by `scale`); None: images keep their sizes
                     flips:bool=True, # random horizontal and vertical flips
                     lighting:bool=True, # random brightness and contrast
                     stats=imagenet_stats, # normalisation (mean, std) per RGB channel
@@ -334,13 +389,19 @@ class SteelDataLoaders(DataLoaders):
         shape = labels.attrs.get('shape')
         if shape is None: raise ValueError("the labels table does not know its image size: read it with `read_labels`")
         if not 0 < scale <= 4: raise ValueError(f"scale must be in (0, 4], got {scale}")
-        if crop is None: crop = default_crop(shape, scale)
+        resize = mult32(resize, 'resize')
+        sizes = labels.attrs.get('sizes') or {}
+        # images of several sizes: crops of the typical image, smaller images padded (the padding is left out of the loss)
+        mixed = bool(sizes) and resize is None
+        base = resize or (typical_shape(labels) if mixed else tuple(shape))
+        if crop is None: crop = default_crop(base, scale)
         csz,vsz = mult32(crop, 'crop size'),mult32(valid_crop, 'validation crop size')
-        sh,sw = scaled_size(shape, scale)
-        if csz[0] > sh or csz[1] > sw:
+        sh,sw = scaled_size(base, scale)
+        if not mixed and (csz[0] > sh or csz[1] > sw):
             raise ValueError(f"crop size {csz[0]}x{csz[1]} is larger than the images ({sh}x{sw}" + (f" at scale {scale})" if scale != 1 else ")"))
-        if vsz is not None and (vsz[0] > shape[0] or vsz[1] > shape[1]):
-            raise ValueError(f"validation crop size {vsz[0]}x{vsz[1]} is larger than the images ({shape[0]}x{shape[1]})")
+        low = tuple(np.min(image_shapes(labels), axis=0)) if sizes else tuple(shape)
+        if vsz is not None and (vsz[0] > low[0] or vsz[1] > low[1]):
+            raise ValueError(f"validation crop size {vsz[0]}x{vsz[1]} is larger than the " + (f"smallest images ({low[0]}x{low[1]})" if sizes else f"images ({low[0]}x{low[1]})"))
         if len(stats) != 2 or any(len(o) not in (1, 3) for o in stats): raise ValueError(f"stats must be (mean, std) with 3 (or 1) values each, got {stats}")
         if folds is None: folds = get_folds(labels, n_folds, seed)
         else:
@@ -355,10 +416,11 @@ class SteelDataLoaders(DataLoaders):
         mean,std = (np.asarray(o, dtype=np.float32) for o in stats)
         if channels == 1: mean,std = mean.mean(keepdims=True),std.mean(keepdims=True)
         elif len(mean) == 1: mean,std = np.repeat(mean, 3),np.repeat(std, 3)
-        item_tfms = [SteelResize(scale), SteelCrop(csz, p_defect, vsz)] + ([SteelFlip()] if flips else [])
+        fill = np.clip(np.round(mean*255), 0, 255).astype(np.uint8).tolist() # padding as grey as the average image: 0 once normalised
+        item_tfms = [SteelResize(scale, resize), SteelCrop(csz, p_defect, vsz, pad=mixed, fill=fill)] + ([SteelFlip()] if flips else [])
         batch_tfms = ([SteelLighting()] if lighting else []) + [NormalizeInplace.from_stats(mean.tolist(), std.tolist())]
         cl = classes(labels)
-        dblock = DataBlock(blocks=(SteelImageBlock(channels, shape), MultiMaskBlock(cl, shape, mode, class_names(labels))),
+        dblock = DataBlock(blocks=(SteelImageBlock(channels, None if sizes else shape), MultiMaskBlock(cl, shape, mode, class_names(labels), sizes)),
                            get_x=ImagePath(img_dir), splitter=IndexSplitter(valid),
                            item_tfms=item_tfms, batch_tfms=batch_tfms)
         kw = dict(bs=bs, val_bs=valid_bs, num_workers=num_workers, device=device, dl_type=SteelDL)
@@ -368,17 +430,19 @@ class SteelDataLoaders(DataLoaders):
             kw.update(dl_type=WeightedSteelDL, dl_kwargs=[{'wgts': w}, {}])
         dls = dblock.dataloaders(labels, path=path, **kw)
         res = cls(*dls.loaders, path=dls.path, device=dls.device)
+        # whole validation images of several sizes: batches of one size each
+        if sizes and vsz is None: res.valid.sizes = [image_shape(labels, o) for o in labels.ImageId.iloc[valid]]
         res.labels,res.classes,res.mode,res.channels,res.fold,res.folds = labels,cl,mode,channels,fold,folds
-        res.stats,res.crop,res.balanced,res.scale = (mean.tolist(), std.tolist()),csz,balanced,float(scale)
-        res.given_crop = None if crop == default_crop(shape, scale) else csz
+        res.stats,res.crop,res.balanced,res.scale,res.resize,res.base = (mean.tolist(), std.tolist()),csz,balanced,float(scale),resize,base
+        res.given_crop = None if crop == default_crop(base, scale) else csz
         res.class_names = class_names(labels)
         res.c = len(cl) + (mode == 'softmax')
         return res
 
     def set_scale(self, scale:float):
         "Train on images resized by `scale` from now on (progressive resizing); a default crop follows the new size"
-        sh,sw = scaled_size(self.labels.attrs['shape'], scale)
-        crop = default_crop(self.labels.attrs['shape'], scale)
+        sh,sw = scaled_size(self.base, scale)
+        crop = default_crop(self.base, scale)
         if self.given_crop is not None: crop = tuple(min(c, s//32*32) for c,s in zip(self.given_crop, (sh, sw)))
         for t in self.train.after_item.fs:
             if isinstance(t, SteelResize): t.scale = scale
@@ -392,6 +456,7 @@ class SteelDataLoaders(DataLoaders):
                   img_dir:str='train_images', # image folder in `path`
                   n_classes:int=None, # number of classes (default: from the labels)
                   check:bool=False, # run `check_dataset` first and stop on any problem
+                  class_names=None, # class names (a list or 'a,b,c'), instead of those of `classes.txt` (default: 'class 1', ...)
                   **kwargs):
         "DataLoaders for one fold of the dataset in `path` (see `from_labels` for the options)"
         path = Path(path)
@@ -400,6 +465,11 @@ class SteelDataLoaders(DataLoaders):
             if len(probs): raise ValueError(f"{path}: {len(probs)} problem(s) in the dataset:\n  " + '\n  '.join(probs.message[:10])
                                             + (f"\n  (and {len(probs)-10} more)" if len(probs) > 10 else ''))
         labels = read_labels(path, csv, img_dir, n_classes=n_classes)
+        if class_names is not None:
+            names = [o.strip() for o in (class_names.split(',') if isinstance(class_names, str) else class_names)]
+            if len(names) != len(classes(labels)) or not all(names):
+                raise ValueError(f"{len(names)} class names ({', '.join(names)}) for the {len(classes(labels))} classes of {path}")
+            labels.attrs['class_names'] = names
         return cls.from_labels(labels, path/img_dir, **kwargs)
 
 # %% ../nbs/04_transforms.ipynb #b4d43988

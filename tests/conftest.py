@@ -21,3 +21,11 @@ def neu():
     "The real NEU-Seg images beside the project; the test is skipped when they are absent"
     if not (NEU/'images').is_dir() or not (NEU/'masks').is_dir(): pytest.skip(f"NEU-Seg not found at {NEU}")
     return NEU
+
+MAGNETIC = Path(os.environ.get('STEEL_MAGNETIC_DATA', ROOT.parent/'shared'/'data'/'magnetic_tile'))
+
+@pytest.fixture
+def magnetic():
+    "The real magnetic tile images (one folder per class) beside the project; the test is skipped when they are absent"
+    if not (MAGNETIC/'MT_Free').is_dir(): pytest.skip(f"magnetic tile data not found at {MAGNETIC}")
+    return MAGNETIC

@@ -1,0 +1,129 @@
+"""Datasets that are not Severstal: images of several sizes (none a multiple of 32), one folder per class with masks
+beside the images, defect-free folders, class names; the whole chain import -> train -> tune -> submit on them."""
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from steel_segmentation.core import parse_rle, rle2mask, image_size
+from steel_segmentation.sample import make_image
+
+SIZES = [(90, 150), (120, 200), (75, 110), (100, 100), (140, 180), (110, 70)]
+NAMES = ['pit', 'scratch', 'patch']
+
+
+def run(*args):
+    return subprocess.run(list(map(str, args)), capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope='module')
+def folders(tmp_path_factory):
+    "pit/, scratch/, patch/ (a binary mask beside each image) and good/ (no masks), images of six sizes"
+    src = tmp_path_factory.mktemp('any')/'src'
+    rng = np.random.default_rng(0)
+    for k in range(48):
+        h, w = SIZES[k % len(SIZES)]
+        c = k % 4
+        img, m = make_image(rng, (h, w), 3, cls=None if c == 3 else c, p_empty=1., p_two=0.)
+        d = src/(NAMES[c] if c < 3 else 'good')
+        d.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(d/f'img{k:03d}.jpg', quality=95)
+        if c < 3: Image.fromarray((m[c]*255).astype(np.uint8)).save(d/f'img{k:03d}.png')
+    return src
+
+
+@pytest.fixture(scope='module')
+def imported(folders, tmp_path_factory):
+    dst = tmp_path_factory.mktemp('any')/'data'
+    r = run('steel-import', folders, dst, '--test-size', '0.25', '--seed', '0')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'one folder per class' in r.stdout and 'in 6 sizes' in r.stdout, r.stdout
+    assert 'defect-free folders (not classes): good (12 images)' in r.stdout, r.stdout
+    return dst
+
+
+def rles_fit_their_images(sub, folder):
+    "Every row's RLE decodes at the size of its own image; returns the number of non-empty rows"
+    df = pd.read_csv(sub, keep_default_na=False)
+    n = 0
+    for img, rle in zip(df.ImageId, df.EncodedPixels):
+        h, w = image_size(folder/img)
+        parse_rle(rle, h*w, img)
+        assert rle2mask(rle, (h, w)).shape == (h, w)
+        n += rle != ''
+    return n
+
+
+def test_mixed_sizes_train_tune_predict_submit(imported, tmp_path):
+    "Images of six sizes: training pads the small ones, validation batches by size, tuning, prediction and the submission each at its own size"
+    from steel_segmentation.data import read_labels, class_names
+    from steel_segmentation.models import read_config
+    from steel_segmentation.submission import validate_submission, score_submission
+    labels = read_labels(imported)
+    assert class_names(labels) == NAMES and len(labels.attrs['sizes']) > 0
+    run_dir = tmp_path/'run'
+    r = run('steel-train', '--data', imported, '--encoder', 'resnet18', '--no-pretrained', '--epochs', '2', '--bs', '4',
+            '--crop', '96x96', '--scale', '1', '--precision', 'fp32', '--out', run_dir)
+    assert r.returncode == 0, r.stderr[-3000:]
+    model = run_dir/'model.safetensors'
+    cfg = read_config(model)
+    assert cfg['class_names'] == NAMES
+    assert not pd.read_csv(run_dir/'log.csv').kaggle_dice.isna().all()
+    r = run('steel-tune', '--data', imported, '--models', model)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert all(n in r.stdout for n in NAMES), r.stdout  # the tuning table names the classes
+    r = run('steel-submit', '--data', imported, '--models', model, '--out', tmp_path/'sub.csv')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert len(validate_submission(tmp_path/'sub.csv', imported/'sample_submission.csv', 3, img_dir=imported/'test_images')) == 0
+    rles_fit_their_images(tmp_path/'sub.csv', imported/'test_images')
+    truth = read_labels(imported, 'test_labels.csv', 'test_images')
+    assert 0 <= score_submission(tmp_path/'sub.csv', truth) <= 1
+    imgs = sorted((imported/'test_images').iterdir())[:3]
+    assert len({image_size(o) for o in imgs}) > 1
+    r = run('steel-predict', *imgs, '--model', model, '--out', tmp_path/'pred')
+    assert r.returncode == 0, r.stderr[-3000:]
+    for o in imgs: assert Image.open(tmp_path/'pred'/f'{o.stem}.png').size[::-1] == image_size(o)
+    rles_fit_their_images(tmp_path/'pred'/'predictions.csv', imported/'test_images')
+
+
+def test_resize_option(imported, tmp_path):
+    "--resize HxW: every image resized to one size for training and prediction; predictions come back at each image's size"
+    from steel_segmentation.models import read_config
+    from steel_segmentation.inference import Predictor, predict_files
+    run_dir = tmp_path/'run'
+    r = run('steel-train', '--data', imported, '--encoder', 'resnet18', '--no-pretrained', '--epochs', '1', '--bs', '4',
+            '--resize', '96x128', '--precision', 'fp32', '--out', run_dir)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert read_config(run_dir/'model.safetensors')['resize'] == [96, 128]
+    fns = sorted((imported/'test_images').iterdir())
+    for name, m in predict_files(Predictor([run_dir/'model.safetensors']), fns, bs=4, progress=False):
+        assert m.shape[1:] == image_size(imported/'test_images'/name)
+    r = run('steel-train', '--data', imported, '--no-pretrained', '--epochs', '1', '--resize', '100x128', '--out', tmp_path/'bad')
+    assert r.returncode == 2 and 'resize (100, 128) must be two positive multiples of 32' in r.stderr, r.stderr
+
+
+def test_magnetic_tile_chain(magnetic, tmp_path):
+    "The real magnetic tile folders: import (seeded test split) -> a short training -> tune -> submit -> score"
+    from steel_segmentation.data import read_labels, classes
+    from steel_segmentation.submission import validate_submission, score_submission
+    dst = tmp_path/'mt'
+    r = run('steel-import', magnetic, dst, '--test-size', '0.2', '--seed', '0')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'defect-free folders (not classes): MT_Free (100 images)' in r.stdout and 'MT_Uneven (4)' in r.stdout, r.stdout
+    model = tmp_path/'run'/'model.safetensors'
+    r = run('steel-train', '--data', dst, '--encoder', 'resnet18', '--no-pretrained', '--minutes', '1.5', '--out', tmp_path/'run')
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = run('steel-tune', '--data', dst, '--models', model)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'MT_Blowhole' in r.stdout
+    r = run('steel-submit', '--data', dst, '--models', model, '--out', tmp_path/'sub.csv')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert len(validate_submission(tmp_path/'sub.csv', dst/'sample_submission.csv', 5, img_dir=dst/'test_images')) == 0
+    rles_fit_their_images(tmp_path/'sub.csv', dst/'test_images')
+    truth = read_labels(dst, 'test_labels.csv', 'test_images')
+    empty = float((truth[classes(truth)] == '').to_numpy().mean())
+    score = score_submission(tmp_path/'sub.csv', truth)
+    print(f"magnetic tile, short run: {score:.4f} (all-empty {empty:.4f})")
+    assert score >= empty - 0.05, (score, empty)
