@@ -153,7 +153,7 @@ def header_sizes(folder, # image folder
     folder = Path(folder)
     with ThreadPoolExecutor(max(num_workers, 1)) as ex: res = list(ex.map(_header, [folder/o for o in images]))
     errs = [e for _,e in res if e is not None]
-    if errs: raise ImageReadError(f"{folder}: {len(errs)} image(s) cannot be read: {listing(errs, 3)}; check_dataset (steel-check) lists every problem")
+    if errs: raise ImageReadError(f"{folder}: {len(errs)} image(s) cannot be read: {listing(errs, 3)}; `check_dataset` lists every problem of a dataset")
     return [s for s,_ in res]
 
 def common_shape(sizes:list)->tuple:

@@ -188,14 +188,16 @@ def dataset_report(labels:pd.DataFrame, # labels table
     from steel_segmentation.core import atomic_file
     cls,names,sets = classes(labels),class_names(labels),class_sets(labels)
     picks = [labels.index[labels[c] != ''][0] for c in cls if (labels[c] != '').any()][:n]
+    mixed = _mixed(labels)
     fig = plt.figure(figsize=(11, 2.6 + 2.1*len(picks)))
-    gs = fig.add_gridspec(1 + len(picks), 1, height_ratios=[2.6] + [2.1]*len(picks))
-    ax = plot_class_counts(labels, fig.add_subplot(gs[0]))
+    gs = fig.add_gridspec(1 + len(picks), 2 if mixed else 1, height_ratios=[2.6] + [2.1]*len(picks))
+    ax = plot_class_counts(labels, fig.add_subplot(gs[0, 0]))
+    if mixed: plot_sizes(labels, fig.add_subplot(gs[0, 1])) # images of many sizes: which sizes, for which classes
     hw = np.array(image_shapes(labels))
     sz = f'{hw[0, 0]}x{hw[0, 1]}' if not _mixed(labels) else f'{len({tuple(o) for o in hw})} sizes, {hw.min()} to {hw.max()} px a side'
     ax.set_title(f'{len(labels)} training images, {sz}')
     for i,k in enumerate(picks):
-        a = fig.add_subplot(gs[1+i])
+        a = fig.add_subplot(gs[1+i, :])
         a.imshow(overlay_masks(open_image(Path(path)/img_dir/labels.ImageId[k], 'L'), get_masks(labels, k)))
         a.set_title(f'{labels.ImageId[k]}: ' + ', '.join(names[int(c)-1] for c in sets[k].split('+')), fontsize=8, loc='left'); a.axis('off')
     class_legend(fig, names)

@@ -167,7 +167,7 @@ def _table(rows, names, sizes, sources, **attrs):
     if other: labels.attrs['sizes'] = other
     return labels
 
-# %% ../nbs/01b_importer.ipynb #b594fb9e
+# %% ../nbs/01b_importer.ipynb #64149949
 MASK_DIRS = ('masks', 'mask', 'labels', 'label', 'gt', 'groundtruth', 'ground_truth', 'annotations')
 
 def _class_folders(src, images=None, masks=None)->bool:

@@ -14,7 +14,7 @@ __all__ = ['SCHEDULES', 'TASKS', 'KaggleDice', 'classifier_metrics', 'EmptyDice'
 
 # %% ../nbs/08_learner.ipynb #3818ae49
 # the library's own module first: its warning filters must be set before fastai is imported
-from .core import default_names, interactive, atomic_file, UserError, plain, overlay_masks, class_legend
+from .core import default_names, interactive, atomic_file, UserError, plain, overlay_masks, class_legend, IGNORE
 import csv, math, os, tempfile, time, warnings
 from contextlib import contextmanager
 from functools import partial
@@ -79,12 +79,13 @@ def classifier_metrics(thresh:float=0.5)->list:
 # %% ../nbs/08_learner.ipynb #fb8cd7eb
 def _presence(y):
     "Per image and class, whether the class is present: (B, C) float from a (B, C, H, W) or (B, H, W) mask"
+    n = getattr(y, 'n_classes', None)
     y = plain(y)
     if y.ndim == 2: return y.float()
-    if y.ndim == 3:
-        c = int(y.max()) if y.numel() else 0
-        return torch.stack([(y == k).flatten(1).any(1) for k in range(1, getattr(y, 'n_classes', None) or c + 1)], 1).float()
-    return (y.flatten(2) != 0).any(-1).float()
+    if y.ndim == 3: # padding (IGNORE) is no class
+        c = int(y[y != IGNORE].max()) if (y != IGNORE).any() else 0
+        return torch.stack([(y == k).flatten(1).any(1) for k in range(1, n or c + 1)], 1).float()
+    return ((y != 0) & (y != IGNORE)).flatten(2).any(-1).float()
 
 class EmptyDice(Metric):
     "Kaggle Dice of an all-empty prediction on the same validation pairs (the baseline to beat)"

@@ -11,7 +11,7 @@ from steel_segmentation.core import parse_rle, rle2mask, image_size
 from steel_segmentation.sample import make_image
 
 SIZES = [(90, 150), (120, 200), (75, 110), (100, 100), (140, 180), (110, 70)]
-NAMES = ['pit', 'scratch', 'patch']
+NAMES = ['patch', 'pit', 'scratch'] # the folders, in sorted order: the class order of the import
 
 
 def run(*args):
@@ -20,7 +20,7 @@ def run(*args):
 
 @pytest.fixture(scope='module')
 def folders(tmp_path_factory):
-    "pit/, scratch/, patch/ (a binary mask beside each image) and good/ (no masks), images of six sizes"
+    "patch/, pit/, scratch/ (a binary mask beside each image) and good/ (no masks), images of six sizes"
     src = tmp_path_factory.mktemp('any')/'src'
     rng = np.random.default_rng(0)
     for k in range(48):
@@ -61,8 +61,10 @@ def test_mixed_sizes_train_tune_predict_submit(imported, tmp_path):
     from steel_segmentation.data import read_labels, class_names
     from steel_segmentation.models import read_config
     from steel_segmentation.submission import validate_submission, score_submission
+    from steel_segmentation.eda import dataset_report
     labels = read_labels(imported)
     assert class_names(labels) == NAMES and len(labels.attrs['sizes']) > 0
+    assert dataset_report(labels, imported, tmp_path/'data.png').read_bytes()[:4] == b'\x89PNG' # with the size plot
     run_dir = tmp_path/'run'
     r = run('steel-train', '--data', imported, '--encoder', 'resnet18', '--no-pretrained', '--epochs', '2', '--bs', '4',
             '--crop', '96x96', '--scale', '1', '--precision', 'fp32', '--out', run_dir)
