@@ -662,10 +662,13 @@ def training_report(learn:Learner, # a fitted learner with an output folder
     import matplotlib.pyplot as plt
     log = pd.read_csv(learn.out/'log.csv')
     seg = learn.config['task'] == 'seg'
-    if seg:
-        x,y = learn.dls.valid.one_batch()
-        x,y = x[:n],y[:n]
-        n = len(x)
+    if seg: # the first validation images, one by one: with images of several sizes a batch may hold only one
+        items = []
+        for xb,yb in learn.dls.valid:
+            items += [(xb[i:i+1], yb[i:i+1]) for i in range(len(xb))]
+            if len(items) >= n: break
+        items = items[:n]
+        n = len(items)
     fig = plt.figure(figsize=(12, 3.2 + (2.0*n if seg else 0)))
     gs = fig.add_gridspec(1 + (n if seg else 0), 2, height_ratios=[3.2] + ([2.0]*n if seg else []))
     ax = fig.add_subplot(gs[0, 0])
@@ -681,17 +684,16 @@ def training_report(learn:Learner, # a fitted learner with an output folder
     if seg:
         # the saved (best) model, binarised as the metric was: what the log's best score describes
         best = learn.out/'model.safetensors'
-        model,cfg = load_model(best, device=x.device) if best.exists() else (learn.model.eval(),learn.config)
-        with torch.no_grad(): o = seg_forward(model, plain(x), cfg.get('scale', 1.), cfg.get('pad', 'zeros'), cfg.get('resize'))
-        p = o.argmax(1) if learn.dls.mode == 'softmax' else binarize(torch.sigmoid(o), cfg['post'].get('thresh', 0.5), cfg['post'].get('min_area', 0))
-        imgs = learn.dls.valid.decode((x,))[0]
+        model,cfg = load_model(best, device=items[0][0].device) if best.exists() else (learn.model.eval(),learn.config)
         nc = len(learn.dls.classes)
         def chw(m):
             m = plain(m).cpu()
             return np.stack([(m == c+1).numpy() for c in range(nc)]) if m.ndim == 2 else m.numpy()
-        for i in range(n):
-            grey = plain(imgs[i][0]).cpu().numpy().astype(np.uint8)
-            for j,(m,t) in enumerate(((y[i], 'true'), (p[i], 'predicted'))):
+        for i,(x,y) in enumerate(items):
+            with torch.no_grad(): o = seg_forward(model, plain(x), cfg.get('scale', 1.), cfg.get('pad', 'zeros'), cfg.get('resize'))
+            p = o.argmax(1) if learn.dls.mode == 'softmax' else binarize(torch.sigmoid(o), cfg['post'].get('thresh', 0.5), cfg['post'].get('min_area', 0))
+            grey = plain(learn.dls.valid.decode((x,))[0][0][0]).cpu().numpy().astype(np.uint8)
+            for j,(m,t) in enumerate(((y[0], 'true'), (p[0], 'predicted'))):
                 a = fig.add_subplot(gs[1+i, j])
                 a.imshow(overlay_masks(grey, chw(m))); a.set_title(f'validation image {i+1}: {t}', fontsize=8, loc='left'); a.axis('off')
         class_legend(fig, cfg.get('class_names') or default_names(nc))
