@@ -111,8 +111,8 @@ def scan_masks(src, # folder with an image folder and a mask folder
               )->pd.DataFrame: # labels table; attrs: layout, class_names, shape, sizes, sources
     "Check a folder of images and masks and read it into a labels table"
     if unmasked not in ('error', 'defect-free'): raise ValueError(f"unmasked must be 'error' or 'defect-free', got {unmasked!r}")
-    if free is not None and not _class_folders(src, images, masks): raise ValueError("free names defect-free class folders: it applies to the one-folder-per-class layout only")
     if _class_folders(src, images, masks): return scan_class_folders(src, classes, free, progress)
+    if free is not None: raise ValueError("free names defect-free class folders: it applies to the one-folder-per-class layout only")
     img_dir,mask_dir,layout = _layout(src, images, masks)
     names = _names(classes)
     if layout == 'index':
