@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/cli.html.md"""
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'parse_size', 'user_errors', 'steel_sample', 'steel_download', 'steel_import', 'steel_train',
-           'steel_submit', 'steel_predict', 'steel_tune', 'steel_demo']
+           'steel_submit', 'steel_predict', 'steel_export', 'steel_tune', 'steel_demo']
 
 # %% ../nbs/20_cli.ipynb #96628f19
 import contextlib, json, sys, warnings
@@ -130,17 +130,17 @@ def _post_file(post):
     except FileNotFoundError: raise FileNotFoundError(f"--post {post}: no such file") from None
     except ValueError as e: raise ValueError(f"--post {post}: not JSON ({e})") from None
 
-def _predictor(models, classifier, tta, post, device):
-    from steel_segmentation.inference import Predictor
+def _predictor(models, classifier, tta, post, device, threads=0):
+    from steel_segmentation.export import load_predictor
     if not models: raise ValueError("--models needs at least one model file")
     for m in list(models) + ([classifier] if classifier else []):
         if not Path(m).is_file(): raise FileNotFoundError(f"model file not found: {m}")
-    return Predictor(list(models), classifier, tta, _post_file(post), device)
+    return load_predictor(list(models), classifier, tta, _post_file(post), device, threads)
 
 @call_parse
 def steel_submit(
     data:str=None, # folder with the test images (and sample_submission.csv)
-    models:Annotated[str, {'nargs': '+'}]=None, # segmentation model files (several: an ensemble)
+    models:Annotated[str, {'nargs': '+'}]=None, # segmentation model files, or .onnx files from steel-export (several: an ensemble)
     classifier:str=None, # classifier model file, to blank the classes it rules out
     tta:str=None, # flip TTA: none, h, v or hv (default: the one the first model file was tuned with)
     post:str=None, # JSON file of post-processing parameters (default: the first model file's)
@@ -148,40 +148,72 @@ def steel_submit(
     bs:int=8, # images per batch
     workers:int=0, # image-reading worker processes
     device:str='cpu', # torch device
+    threads:int=0, # CPU threads of the model (0: one per core)
     out:str='submission.csv', # submission file to write
     img_dir:str='test_images', # image folder in --data
     sample:str='sample_submission.csv', # Kaggle's sample submission in --data (its images and order)
+    kaggle_submit:str=None, # submit the written file to Kaggle with this message (needs ~/.kaggle/kaggle.json)
+    competition:str='severstal-steel-defect-detection', # Kaggle competition of --kaggle-submit
 ):
     "Predict the test images and write a Kaggle submission"
-    from steel_segmentation.submission import write_submission
+    from steel_segmentation.submission import write_submission, kaggle_submit as submit
     with user_errors():
         if data is None or not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: no such folder (the folder with the test images)")
+        if kaggle_submit is not None and not kaggle_submit.strip(): raise ValueError("--kaggle-submit needs a message")
         check_writable(out, what='--out')
-        pred = _predictor(models, classifier, tta, post, device)
+        pred = _predictor(models, classifier, tta, post, device, threads)
         w = write_submission(pred, data, out, format, img_dir, sample, bs, workers)
         print(f"{w.n_images} images; positive masks per class: " + ', '.join(f"{c}: {n}" for c,n in zip(pred.class_names, w.positives)))
         print(Path(out))
+        if kaggle_submit:
+            from steel_segmentation.data import KaggleError
+            try: print(f"Kaggle: {submit(out, kaggle_submit, competition)}")
+            except KaggleError as e: raise KaggleError(f"{e}\nThe submission is written and kept: {Path(out)}") from None
     return Path(out)
 
 @call_parse
 def steel_predict(
     images:Annotated[str, {'opt': False, 'nargs': '+'}]=None, # image files
-    model:Annotated[str, {'nargs': '+'}]=None, # segmentation model file(s)
+    model:Annotated[str, {'nargs': '+'}]=None, # segmentation model file(s), or .onnx file(s)
     classifier:str=None, # classifier model file
     tta:str=None, # flip TTA: none, h, v or hv (default: the one the model file was tuned with)
     post:str=None, # JSON file of post-processing parameters
     out:str='predictions', # folder for the overlays and predictions.csv
     device:str='cpu', # torch device
+    threads:int=0, # CPU threads of the model (0: one per core)
 ):
     "Predict a few images: an overlay PNG per image and a CSV of RLE and area per class"
     from steel_segmentation.inference import predict_images
     with user_errors():
         if not images: raise ValueError("give at least one image file")
         check_writable(out, folder=True, what='--out')
-        written = predict_images(_predictor(model, classifier, tta, post, device), images, out)
+        written = predict_images(_predictor(model, classifier, tta, post, device, threads), images, out)
         for o in written: print(o)
     return written
 
+
+# %% ../nbs/20_cli.ipynb #fd3fd55a
+@call_parse
+def steel_export(
+    models:Annotated[str, {'opt': False, 'nargs': '*'}]=None, # segmentation model files (several: one averaged ensemble)
+    out:str='model.onnx', # the .onnx file to write
+    classifier:str=None, # classifier model file, exported into the same graph
+    opset:int=18, # ONNX opset (18 or newer)
+    images:Annotated[str, {'nargs': '+'}]=None, # images or folders for the parity check (default: synthetic images)
+    min_dice:float=0.999, # the parity check: lowest per-pair Dice between ONNX Runtime's and torch's masks
+    threads:int=0, # CPU threads during the check (0: one per core)
+):
+    "Export model files to one ONNX graph (uint8 images in, probabilities out), checked against torch"
+    from steel_segmentation.export import export_onnx
+    with user_errors():
+        if not models: raise ValueError("give at least one model file: steel-export MODEL [MODEL...] --out model.onnx")
+        for m in list(models) + ([classifier] if classifier else []):
+            if not Path(m).is_file(): raise FileNotFoundError(f"model file not found: {m}")
+        r = export_onnx(list(models), out, classifier, opset, images, min_dice, threads)
+        p = r['parity']
+        print(f"checked on {p['pairs']} (image, class) pairs: lowest Dice {p['min_dice']:.5f}, largest probability difference {p['max_diff']:.2g}")
+        print(r['out'])
+    return r['out']
 
 # %% ../nbs/20_cli.ipynb #e5ab65db
 def _floats(s, what):
@@ -191,7 +223,7 @@ def _floats(s, what):
 @call_parse
 def steel_tune(
     data:str=None, # dataset folder the models were trained on (train.csv, train_images/)
-    models:Annotated[str, {'nargs': '+'}]=None, # segmentation model files (an ensemble is tuned as a whole)
+    models:Annotated[str, {'nargs': '+'}]=None, # segmentation model files or .onnx files (an ensemble is tuned as a whole)
     classifier:str=None, # classifier model file (its label thresholds are tuned too)
     tta:str='hv', # flip TTA: none, h, v or hv; stored with the parameters, so the submission uses it too
     threshs:str='0.3 0.35 0.4 0.45 0.5 0.55 0.6 0.65 0.7 0.75 0.8', # candidate pixel thresholds
@@ -201,6 +233,7 @@ def steel_tune(
     bs:int=8, # images per batch
     workers:int=0, # image-reading worker processes
     device:str='cpu', # torch device
+    threads:int=0, # CPU threads of the model (0: one per core)
     out:str=None, # JSON file for the parameters (default: post.json beside the first model)
     csv:str='train.csv', # labels file in --data
     img_dir:str='train_images', # image folder in --data
@@ -210,7 +243,7 @@ def steel_tune(
     with user_errors():
         if data is None or not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: no such folder")
         mix = mix if mix is None or str(mix).lower() == 'lb' else _floats(mix, '--mix')
-        r = tune(_predictor(models, classifier, tta, None, device), data, _floats(threshs, '--threshs'), min_areas and _floats(min_areas, '--min-areas'),
+        r = tune(_predictor(models, classifier, tta, None, device, threads), data, _floats(threshs, '--threshs'), min_areas and _floats(min_areas, '--min-areas'),
                  _floats(label_threshs, '--label-threshs'), mix, out, bs, workers, csv, img_dir)
         print(r['table'].round(4).to_string())
         print(f"validation Kaggle Dice: {r['before']:.4f} -> {r['after']:.4f}" + ('' if r['mix'] is None else

@@ -7,9 +7,9 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/core.html.md"""
 # %% auto #0
 __all__ = ['DEFAULT_MAX_PIXELS', 'CLASS_COLOURS', 'MODES', 'IGNORE', 'parse_rle', 'rle2mask', 'mask2rle', 'rles2mask',
            'mask2rles', 'UserError', 'ImageReadError', 'max_pixels', 'check_pixels', 'open_image', 'check_image_name',
-           'image_size', 'read_image', 'overlay_masks', 'default_names', 'class_colour', 'class_legend', 'scaled_size',
-           'check_mode', 'mult32', 'listing', 'plain', 'interactive', 'progress', 'clean_stale', 'atomic_file',
-           'atomic_dir', 'check_writable']
+           'image_size', 'read_image', 'overlay_masks', 'default_names', 'class_colour', 'class_legend', 'pair_dice',
+           'scale_ratio', 'scaled_size', 'check_mode', 'mult32', 'listing', 'plain', 'interactive', 'progress',
+           'clean_stale', 'atomic_file', 'atomic_dir', 'check_writable']
 
 # %% ../nbs/00_core.ipynb #7d86cb34
 import os, re, shutil, sys, tempfile, time, warnings
@@ -306,13 +306,33 @@ def class_legend(fig, # matplotlib figure
     kw = dict(loc='lower center', ncol=min(len(names), 6), fontsize=8, frameon=False) | kwargs
     return fig.legend(handles=[Patch(color=class_colour(i), label=str(n)) for i,n in enumerate(names)], **kw)
 
+# %% ../nbs/00_core.ipynb #a5a19e7d
+def pair_dice(inter, # pixels in both the prediction and the truth (any shape; numpy or torch)
+              pred, # predicted pixels
+              true, # true pixels
+             ): # Dice of each pair, 1 where both are empty (float64 for numpy, float32 for torch)
+    "The competition's Dice of (image, class) pairs from their counts"
+    if type(inter).__module__.startswith('torch'): # a tensor: computed by its own methods, so that this module needs no torch
+        size = pred.double() + true.double()
+        return (2*inter.double()/size.clamp_min(1)).where(size != 0, 1.).float()
+    size = np.asarray(pred, np.float64) + np.asarray(true, np.float64)
+    return np.where(size == 0, 1., 2*np.asarray(inter, np.float64)/np.maximum(size, 1))
+
 # %% ../nbs/00_core.ipynb #a14d9f70
+def scale_ratio(scale:float)->tuple: # (numerator, denominator)
+    "`scale` as a ratio of integers, so that resized sizes are exact integer arithmetic"
+    if not scale > 0: raise ValueError(f"scale must be positive, got {scale}")
+    from fractions import Fraction
+    f = Fraction(float(scale)).limit_denominator(10**6)
+    return f.numerator,f.denominator
+
 def scaled_size(size:tuple, # (H, W)
                 scale:float=1., # resize factor
                )->tuple: # (h, w) after resizing
     "The size of an image resized by `scale` (rounded, at least one pixel)"
-    if not scale > 0: raise ValueError(f"scale must be positive, got {scale}")
-    return tuple(max(1, int(round(o*scale))) for o in size)
+    n,d = scale_ratio(scale)
+    # halves round up, in integers: the exported ONNX graph computes the same sizes from its input's shape
+    return tuple(max(1, (2*o*n + d)//(2*d)) for o in size)
 
 # %% ../nbs/00_core.ipynb #fc291160
 MODES = ('multilabel', 'softmax')

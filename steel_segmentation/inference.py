@@ -6,21 +6,22 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/inference.html.md"
 
 # %% auto #0
 __all__ = ['POST_KEYS', 'POST_DEFAULTS', 'TTAS', 'LB_MIX', 'DEFAULT_THRESHS', 'post_params', 'remove_small', 'postprocess',
-           'Predictor', 'predict_files', 'predict_images', 'tune_stats', 'area_candidates', 'search', 'pair_scores',
-           'mix_score', 'store_post', 'tune']
+           'describe', 'model_input', 'seg_probs', 'Predictor', 'read_batches', 'predict_files', 'predict_images',
+           'tune_stats', 'area_candidates', 'search', 'pair_scores', 'mix_score', 'file_config', 'store_post', 'tune']
 
 # %% ../nbs/09_inference.ipynb #7225c597
 import json
 from pathlib import Path
 
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
-import torch
-import torch.nn.functional as F
 from scipy import ndimage
 
-from .core import mask2rle, read_image, atomic_file, check_writable, progress as report_progress
-from .models import load_model, read_config, save_state_dict, seg_input, seg_output
-from .metrics import pair_dice
+# torch is imported where a torch model runs: the post-processing, the batching of files and the tuning also serve
+# the ONNX Runtime predictor (`export.OnnxPredictor`), which runs without torch
+from .core import mask2rle, read_image, atomic_file, check_writable, pair_dice, progress as report_progress
 
 # %% ../nbs/09_inference.ipynb #ef7b1c6f
 POST_KEYS = ('thresh', 'min_size', 'min_area', 'label_thresh')
@@ -69,8 +70,40 @@ def postprocess(probs:np.ndarray, # (C, H, W) probabilities of one image
 TTAS = {'none': [()], 'h': [(), (-1,)], 'v': [(), (-2,)], 'hv': [(), (-1,), (-2,)]}
 
 def _as_model(m, device):
+    import torch
+    from steel_segmentation.models import load_model
     model,cfg = load_model(m, device=device) if isinstance(m, (str, Path)) else m
     return model.to(device, memory_format=torch.channels_last).eval(),cfg
+
+def describe(pred, # a predictor being set up
+             cfgs:list, # the configurations of its segmentation models
+             tta:str=None, post:dict=None, # as given to the predictor
+            ):
+    "Set what every predictor shows: classes, their names, the TTA and the post-processing (the first model's unless given)"
+    c0 = cfgs[0]
+    for c in cfgs[1:]:
+        if c['classes'] != c0['classes']: raise ValueError(f"models disagree on the classes: {c0['classes']} vs {c['classes']}")
+    pred.classes,pred.n_classes = c0['classes'],len(c0['classes'])
+    pred.tta = tta or c0.get('tta', 'none') # thresholds are tuned for one TTA: the file says which
+    pred.class_names = c0.get('class_names') or [f'class {c}' for c in pred.classes]
+    pred.post = post_params(post if post is not None else c0.get('post'), pred.n_classes)
+
+def model_input(x, # float torch tensor (B, 1 or 3, H, W), pixel values in [0, 1]
+                cfg:dict, # the model's configuration
+               ): # (B, in_channels, H, W) normalised as in training
+    "An image batch as the model with configuration `cfg` takes it: grey or RGB as it was trained, normalised"
+    import torch
+    if cfg['in_channels'] == 1 and x.shape[1] == 3: x = (x*torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    elif cfg['in_channels'] == 3 and x.shape[1] == 1: x = x.expand(-1, 3, -1, -1)
+    mean,std = (torch.tensor(o, device=x.device).view(1, -1, 1, 1) for o in cfg['stats'])
+    if cfg['in_channels'] == 1: mean,std = mean.mean(1, keepdim=True),std.mean(1, keepdim=True)
+    return (x - mean)/std
+
+def seg_probs(o, # segmentation logits (B, C, H, W), or (B, C+1, H, W) of a softmax model (channel 0 the background)
+              n_classes:int, # C
+             ): # (B, C, H, W) probabilities of the defect classes
+    "Per-class defect probabilities from a model's output, for either mode"
+    return o.sigmoid() if o.shape[1] == n_classes else o.softmax(1)[:, 1:]
 
 class Predictor:
     "Average segmentation models (and flips), gate with a classifier, post-process: batch by batch"
@@ -86,32 +119,25 @@ class Predictor:
         self.files = [Path(m) if isinstance(m, (str, Path)) else None for m in models]
         cfgs = [c for _,c in self.models]
         if any(c['task'] != 'seg' for c in cfgs): raise ValueError("the models must be segmentation models (task 'seg')")
-        c0 = cfgs[0]
-        for c in cfgs[1:]:
-            if c['classes'] != c0['classes']: raise ValueError(f"models disagree on the classes: {c0['classes']} vs {c['classes']}")
-        self.classes,self.n_classes,self.device = c0['classes'],len(c0['classes']),device
-        self.tta = tta or c0.get('tta', 'none') # thresholds are tuned for one TTA: the file says which
-        self.class_names = c0.get('class_names') or [f'class {c}' for c in self.classes]
+        describe(self, cfgs, tta, post)
+        self.device = device
         self.classifier = None if classifier is None else _as_model(classifier, device)
         if self.classifier is not None:
             cc = self.classifier[1]
             if cc['task'] != 'cls': raise ValueError("the classifier file is not a classifier (task 'cls')")
-            if cc['classes'] != c0['classes']: raise ValueError(f"the classifier's classes {cc['classes']} differ from the models' {c0['classes']}")
-        self.post = post_params(post if post is not None else c0.get('post'), self.n_classes)
+            if cc['classes'] != self.classes: raise ValueError(f"the classifier's classes {cc['classes']} differ from the models' {self.classes}")
         # grey models read grey images, decoded exactly as in training
         self.channels = 1 if all(c['in_channels'] == 1 for _,c in self.models + ([self.classifier] if self.classifier else [])) else 3
 
     def _input(self, imgs, cfg):
         "uint8 (B, H, W, 1 or 3) -> normalised float (B, channels, H, W) for a model with config `cfg`"
-        x = torch.as_tensor(imgs).to(self.device).permute(0, 3, 1, 2).float().div_(255)
-        if cfg['in_channels'] == 1 and x.shape[1] == 3: x = (x*torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
-        elif cfg['in_channels'] == 3 and x.shape[1] == 1: x = x.expand(-1, 3, -1, -1)
-        mean,std = (torch.tensor(o, device=self.device).view(1, -1, 1, 1) for o in cfg['stats'])
-        if cfg['in_channels'] == 1: mean,std = mean.mean(1, keepdim=True),std.mean(1, keepdim=True)
-        return (x - mean)/std
+        import torch
+        return model_input(torch.as_tensor(imgs).to(self.device).permute(0, 3, 1, 2).float().div_(255), cfg)
 
     def _forward(self, model, x, cfg, classify=False):
         "Average of the model over the TTA flips, on the original pixels of `x`"
+        import torch
+        from steel_segmentation.models import seg_input, seg_output
         flips,size = TTAS[self.tta],x.shape[-2:]
         scale,pad,rs = cfg.get('scale', 1.),cfg.get('pad', 'zeros'),cfg.get('resize')
         cl = torch.channels_last # as decoded images come: the fast convolution path on CPUs, about 2x here
@@ -126,7 +152,7 @@ class Predictor:
                 if classify: o = torch.sigmoid(o)
                 else:
                     o = seg_output(o, size, scale, rs)
-                    o = o.sigmoid_() if o.shape[1] == self.n_classes else F.softmax(o, 1)[:, 1:]
+                    o = seg_probs(o, self.n_classes)
                     if f: o = o.flip(f)
                 acc = o if acc is None else acc.add_(o)
             return acc.div_(len(flips))
@@ -150,26 +176,39 @@ class Predictor:
         return np.stack([postprocess(p[i], self.post, None if pres is None else pres[i]) for i in range(len(p))])
 
 # %% ../nbs/09_inference.ipynb #5ecb3693
-class _Files(torch.utils.data.Dataset):
-    def __init__(self, fns, channels=3): self.fns,self.channels = [Path(o) for o in fns],channels
-    def __len__(self): return len(self.fns)
-    def __getitem__(self, i): return read_image(self.fns[i], self.channels),i
-
 def _collate(b):
     "A batch of (image, index) as one (images, indices) stack per image size: images of several sizes are predicted each at its own"
     groups = {}
     for a,i in b: groups.setdefault(a.shape, []).append((a, i))
     return [(np.stack([a for a,_ in g]), [i for _,i in g]) for g in groups.values()]
 
-def predict_files(pred:Predictor, # the predictor
+def read_batches(fns:list, # image files
+                 channels:int=3, # 1: grey, 3: RGB
+                 bs:int=8, # images per batch
+                 workers:int=0, # reading threads (0: read in the caller's thread)
+                ):
+    "Yield each batch of `bs` files as a list of (uint8 images (B, H, W, channels), indices), one per image size"
+    fns = [Path(o) for o in fns]
+    chunks = [range(i, min(i + bs, len(fns))) for i in range(0, len(fns), bs)]
+    def read(i): return read_image(fns[i], channels),i
+    if not workers:
+        for ch in chunks: yield _collate([read(i) for i in ch])
+        return
+    with ThreadPoolExecutor(workers) as ex:
+        ahead = deque() # at most two batches read ahead: memory stays a few batches whatever the folder's size
+        for ch in chunks:
+            ahead.append([ex.submit(read, i) for i in ch])
+            if len(ahead) > 2: yield _collate([f.result() for f in ahead.popleft()])
+        while ahead: yield _collate([f.result() for f in ahead.popleft()])
+
+def predict_files(pred:Predictor, # the predictor (or `export.OnnxPredictor`)
                   fns:list, # image files
                   bs:int=8, # images per batch (x the TTA flips per forward)
-                  workers:int=0, # DataLoader worker processes reading images
+                  workers:int=0, # threads reading images ahead
                   progress:bool=True, # progress bar
                  ):
     "Yield (file name, bool masks (C, H, W)) image by image, one batch in memory at a time"
-    dl = torch.utils.data.DataLoader(_Files(fns, pred.channels), batch_size=bs, num_workers=workers, collate_fn=_collate)
-    it = report_progress(dl, what='predicting', show=progress)
+    it = report_progress(read_batches(fns, pred.channels, bs, workers), total=-(-len(fns)//bs), what='predicting', show=progress)
     for groups in it:
         done = {i: m for imgs,idx in groups for i,m in zip(idx, pred.predict(imgs))}
         for i in sorted(done): yield Path(fns[i]).name,done[i]
@@ -215,8 +254,8 @@ def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
     n,c = len(fns),pred.n_classes
     area,inter = np.zeros((n, c, len(threshs)), np.int64),np.zeros((n, c, len(threshs)), np.int64)
     true,pres = np.zeros((n, c), np.int64),(np.zeros((n, c), np.float32) if pred.classifier is not None else None)
-    dl = torch.utils.data.DataLoader(_Files(fns, pred.channels), batch_size=bs, num_workers=workers, collate_fn=_collate)
-    for imgs,idx in (g for groups in report_progress(dl, what='predicting the validation images', show=progress) for g in groups):
+    batches = report_progress(read_batches(fns, pred.channels, bs, workers), total=-(-n//bs), what='predicting the validation images', show=progress)
+    for imgs,idx in (g for groups in batches for g in groups):
         p,pr = pred.probs(imgs)
         for j,i in enumerate(idx):
             t = np.asarray(truth(i)) != 0
@@ -299,13 +338,26 @@ def mix_score(scores:np.ndarray, # (N, C) pair Dice
     ps = [scores[pos[:, c], c].mean() if pos[:, c].any() else 0. for c in range(scores.shape[1])]
     return float((empty_n*e + sum(n*p for n,p in zip(pos_n, ps)))/(empty_n + sum(pos_n)))
 
+def file_config(fn)->dict:
+    "The configuration of a model file: `.safetensors` (weights and configuration) or `.onnx` (written by `steel-export`)"
+    if Path(fn).suffix.lower() == '.onnx':
+        from steel_segmentation.export import onnx_config
+        return onnx_config(fn)
+    from steel_segmentation.models import read_config
+    return read_config(fn)
+
 def store_post(fn, # model file
                post:dict, # post-processing to store in its configuration
                tta:str=None, # the TTA `post` was tuned with (kept in the file, used by default when predicting)
               )->Path:
     "Rewrite a model file with `post` in its configuration (weights unchanged, atomically)"
+    cfg = {**file_config(fn), 'post': post, **({'tta': tta} if tta else {})}
+    if Path(fn).suffix.lower() == '.onnx':
+        from steel_segmentation.export import write_onnx_config
+        return write_onnx_config(fn, cfg)
     from safetensors.torch import load_file
-    return save_state_dict(load_file(str(fn)), fn, {**read_config(fn), 'post': post, **({'tta': tta} if tta else {})})
+    from steel_segmentation.models import save_state_dict
+    return save_state_dict(load_file(str(fn)), fn, cfg)
 
 # %% ../nbs/09_inference.ipynb #b4fec8c1
 DEFAULT_THRESHS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
@@ -325,7 +377,7 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
     if not data.is_dir(): raise FileNotFoundError(f"data folder not found: {data}")
     fns = [o for o in pred.files if o is not None]
     if not fns: raise ValueError("tune models given as files: their validation images and configuration are in the file")
-    valid = read_config(fns[0]).get('valid_images')
+    valid = file_config(fns[0]).get('valid_images')
     if not valid: raise ValueError(f"{fns[0]} does not record its validation images: tune a model trained by steel-train")
     labels = read_labels(data, csv, img_dir, n_classes=pred.n_classes)
     pos = dict(zip(labels.ImageId, range(len(labels))))

@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/submission.html.md
 
 # %% auto #0
 __all__ = ['FORMATS', 'SubmissionWriter', 'submission_images', 'read_submission', 'validate_submission', 'data_classes',
-           'score_submission', 'write_submission', 'submission_report']
+           'score_submission', 'write_submission', 'kaggle_submit', 'submission_report']
 
 # %% ../nbs/10_submission.ipynb #416aa9bc
 import csv, os, tempfile
@@ -17,7 +17,7 @@ import pandas as pd
 
 from .core import parse_rle, rle2mask, mask2rle, image_size, check_image_name, check_writable, atomic_file
 from .data import read_rle_csv, read_class_names, classes, list_images, image_shape
-from .metrics import pair_dice
+from .core import pair_dice
 
 # %% ../nbs/10_submission.ipynb #50de4721
 FORMATS = ('current', 'old')
@@ -151,14 +151,14 @@ def score_submission(fn, # submission file
     return float(pair_dice(np.array(inter), np.array(pred), np.array(true)).mean()) if inter else float('nan')
 
 # %% ../nbs/10_submission.ipynb #c5bcae26
-def write_submission(pred, # `inference.Predictor`
+def write_submission(pred, # `inference.Predictor` or `export.OnnxPredictor`
                      path, # folder with the test images (and the sample submission)
                      out='submission.csv', # submission file to write
                      fmt:str='current', # 'current' or 'old' Kaggle format
                      img_dir:str='test_images', # image folder in `path`
                      sample:str='sample_submission.csv', # the sample submission in `path` (its images and order), if any
                      bs:int=8, # images per batch
-                     workers:int=0, # image-reading worker processes
+                     workers:int=0, # image-reading threads
                      progress:bool=True,
                     )->SubmissionWriter: # the closed writer: `n_images`, `positives` per class
     "Predict the test images of `path` and write a validated submission, all or nothing"
@@ -186,6 +186,23 @@ def write_submission(pred, # `inference.Predictor`
             w.f.flush()
             validate_submission(w.f.name, ref, pred.n_classes, raise_on_error=True, sizes=sizes)
     return w
+
+# %% ../nbs/10_submission.ipynb #9022ade0
+def kaggle_submit(fn, # the submission file
+                  message:str, # the submission's description on Kaggle
+                  competition:str='severstal-steel-defect-detection', # Kaggle competition slug
+                 )->str: # Kaggle's answer
+    "Submit a file to a Kaggle competition, or a clear `KaggleError` (the file is left as it is)"
+    from steel_segmentation.data import _kaggle_api, KaggleError
+    fn = Path(fn)
+    if not fn.is_file(): raise FileNotFoundError(f"submission not found: {fn}")
+    if not str(message or '').strip(): raise ValueError("the Kaggle submission needs a message: --kaggle-submit 'what this submission is'")
+    api = _kaggle_api(competition)
+    try: res = api.competition_submit(str(fn), message, competition, quiet=True)
+    except Exception as e:
+        raise KaggleError(f"could not submit {fn} to {competition!r}: {str(e)[:300]}\nCheck the network connection and that you accepted "
+                          f"the rules at https://www.kaggle.com/c/{competition}/rules; the file is kept: {fn}") from None
+    return str(getattr(res, 'message', res) or 'submitted')
 
 # %% ../nbs/10_submission.ipynb #8388595f
 def submission_report(path, # folder with the test images and their truth
