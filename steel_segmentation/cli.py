@@ -192,7 +192,7 @@ def steel_predict(
     return written
 
 
-# %% ../nbs/20_cli.ipynb #fd3fd55a
+# %% ../nbs/20_cli.ipynb #36ed7128
 @call_parse
 def steel_export(
     models:Annotated[str, {'opt': False, 'nargs': '*'}]=None, # segmentation model files (several: one averaged ensemble)

@@ -187,7 +187,7 @@ def write_submission(pred, # `inference.Predictor` or `export.OnnxPredictor`
             validate_submission(w.f.name, ref, pred.n_classes, raise_on_error=True, sizes=sizes)
     return w
 
-# %% ../nbs/10_submission.ipynb #9022ade0
+# %% ../nbs/10_submission.ipynb #b052e280
 def kaggle_submit(fn, # the submission file
                   message:str, # the submission's description on Kaggle
                   competition:str='severstal-steel-defect-detection', # Kaggle competition slug

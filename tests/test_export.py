@@ -6,7 +6,6 @@ import pytest
 
 from conftest import ROOT
 from steel_segmentation.core import rle2mask, pair_dice
-from steel_segmentation.sample import make_sample
 from steel_segmentation.submission import validate_submission, read_submission
 
 pytest.importorskip('onnxruntime', reason='the ONNX tests need onnxruntime (the [dev] extra)')
@@ -14,15 +13,6 @@ pytest.importorskip('onnxruntime', reason='the ONNX tests need onnxruntime (the 
 
 def run(*args, env=None, timeout=900):
     return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
-
-
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    d = tmp_path_factory.mktemp('export')
-    data = make_sample(d/'data', 16, 10, (64, 320), progress=False)
-    r = run('steel-train', '--data', data, '--out', d/'run', '--epochs', 2, '--bs', 8, '--encoder', 'resnet18', '--no-pretrained', '--no-check')
-    assert r.returncode == 0, r.stderr[-3000:]
-    return d, data, d/'run'/'model.safetensors'
 
 
 def masks(fn, sizes):

@@ -1,0 +1,98 @@
+"`steel-app` in a real browser: Debian's Chromium, headless, driven by Playwright (its own browser download cannot work offline)."
+import os, re, shutil, socket, subprocess, sys, time, urllib.request
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+pytest.importorskip('gradio', reason='the app needs Gradio: pip install -e ".[dev]"')
+sync_api = pytest.importorskip('playwright.sync_api', reason='the browser test needs Playwright: pip install -e ".[dev]"')
+CHROMIUM = os.environ.get('STEEL_CHROMIUM') or shutil.which('chromium') or shutil.which('chromium-browser')
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def app(trained, tmp_path_factory):
+    if not CHROMIUM: pytest.skip("Chromium is not installed (apt-get install -y chromium), so the browser test cannot run")
+    d, data, model = trained
+    port, log = free_port(), tmp_path_factory.mktemp('app')/'app.log'
+    with open(log, 'w') as f:
+        p = subprocess.Popen(['steel-app', '--model', str(model), '--labels', str(data/'test_labels.csv'), '--examples', str(data/'test_images'),
+                              '--port', str(port)], stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f'http://127.0.0.1:{port}/'
+    try:
+        t = time.time()
+        while True:
+            assert p.poll() is None, f"steel-app ended: {log.read_text()[-3000:]}"
+            assert time.time() - t < 180, f"steel-app did not answer in 3 minutes: {log.read_text()[-3000:]}"
+            try:
+                if urllib.request.urlopen(url, timeout=2).status == 200: break
+            except OSError: time.sleep(0.5)
+        yield url, data, model
+    finally:
+        p.terminate()
+        try: p.wait(20)
+        except subprocess.TimeoutExpired: p.kill()
+
+
+def found_defect(data, model):
+    "A test image and a class that has a true defect the model finds (read from the Python API, then checked in the page)"
+    from steel_segmentation.data import read_labels, get_masks
+    from steel_segmentation.export import load_predictor
+    pred = load_predictor([model])
+    truth = read_labels(data, 'test_labels.csv', 'test_images', n_classes=pred.n_classes)
+    for i, name in enumerate(truth.ImageId):
+        m, t = pred.predict(np.asarray(__import__('steel_segmentation.core', fromlist=['read_image']).read_image(data/'test_images'/name))[None])[0], get_masks(truth, i)
+        for c in range(len(m)):
+            if t[c].any() and (m[c] & (t[c] != 0)).any(): return name, pred.classes[c]
+    pytest.fail("the trained model finds none of the true defects of the test images")
+
+
+HEADERS = ['class', 'name', 'area (px)', 'area (%)', 'true area (px)', 'Dice']
+
+
+def table_rows(page):
+    "The area table as the page shows it: its text after the headers, one row per class"
+    cells = [o.strip() for o in page.locator('#areas').inner_text().split('\n') if o.strip()]
+    i = next(i for i in range(len(cells)) if cells[i:i+len(HEADERS)] == HEADERS) + len(HEADERS)
+    return [cells[j:j+len(HEADERS)] for j in range(i, len(cells), len(HEADERS))]
+
+
+def test_app_in_chromium(app, tmp_path):
+    url, data, model = app
+    name, cls = found_defect(data, model)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=['--no-sandbox'])
+        try:
+            page = browser.new_page(viewport={'width': 1400, 'height': 1000})
+            page.goto(url)
+            page.wait_for_selector('#upload input[type=file]', state='attached', timeout=60000)
+            t = time.time()
+            page.locator('#upload input[type=file]').set_input_files(str(data/'test_images'/name))
+            page.wait_for_selector('#overlay img', timeout=120000)
+            page.wait_for_function("document.querySelector('#status') && document.querySelector('#status').innerText.includes(%r)" % name, timeout=120000)
+            page.wait_for_function("document.querySelector('#areas').innerText.includes('true area')", timeout=60000)
+            print(f"upload to overlay: {time.time() - t:.1f} s")
+            page.screenshot(path=str(tmp_path/'prediction.png'), full_page=True)
+            rows = table_rows(page)
+            row = next((r for r in rows if r and r[0] == str(cls)), None)
+            assert row is not None, f"no row for class {cls} in the area table: {rows}"
+            assert int(row[2]) > 0, f"class {cls} has a true defect in {name}, the page shows an area of {row[2]}: {rows}"
+            assert page.locator('#truth img').count() == 1, "the image is in --labels: the true masks are shown"
+            assert re.search(rf'^{cls} \(', page.locator('#rle textarea').input_value(), re.M)
+            (tmp_path/'notes.txt').write_text('not an image')
+            page.goto(url) # a fresh page: the upload box holds the image of the first upload
+            page.wait_for_selector('#upload input[type=file]', state='attached', timeout=60000)
+            page.locator('#upload input[type=file]').set_input_files(str(tmp_path/'notes.txt'))
+            page.wait_for_function("document.querySelector('#status').innerText.includes('Refused')", timeout=60000)
+            status = page.locator('#status').inner_text()
+            assert 'notes.txt is not an image this app can read' in status and 'Traceback' not in page.content()
+            page.screenshot(path=str(tmp_path/'refused.png'), full_page=True)
+        finally: browser.close()
+    assert (tmp_path/'prediction.png').stat().st_size > 10000 and (tmp_path/'refused.png').is_file()
