@@ -9,7 +9,7 @@ __all__ = ['USER_ERRORS', 'parse_size', 'user_errors', 'steel_sample', 'steel_do
            'steel_submit', 'steel_predict', 'steel_export', 'steel_tune', 'steel_demo']
 
 # %% ../nbs/20_cli.ipynb #96628f19
-import contextlib, json, sys, warnings
+import contextlib, sys, warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +20,7 @@ from .core import UserError, check_writable
 from .data import read_labels, label_counts, download, LAYOUT
 from .sample import make_sample
 from .train import train_folds
+from .export import load_predictor
 
 # %% ../nbs/20_cli.ipynb #51fbbad5
 def parse_size(s:str)->tuple:
@@ -124,19 +125,6 @@ def steel_train(
     return [o for r in runs for o in r['files']]
 
 # %% ../nbs/20_cli.ipynb #f307b934
-def _post_file(post):
-    if post is None: return None
-    try: return json.loads(Path(post).read_text())
-    except FileNotFoundError: raise FileNotFoundError(f"--post {post}: no such file") from None
-    except ValueError as e: raise ValueError(f"--post {post}: not JSON ({e})") from None
-
-def _predictor(models, classifier, tta, post, device, threads=0):
-    from steel_segmentation.export import load_predictor
-    if not models: raise ValueError("--models needs at least one model file")
-    for m in list(models) + ([classifier] if classifier else []):
-        if not Path(m).is_file(): raise FileNotFoundError(f"model file not found: {m}")
-    return load_predictor(list(models), classifier, tta, _post_file(post), device, threads)
-
 @call_parse
 def steel_submit(
     data:str=None, # folder with the test images (and sample_submission.csv)
@@ -161,14 +149,11 @@ def steel_submit(
         if data is None or not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: no such folder (the folder with the test images)")
         if kaggle_submit is not None and not kaggle_submit.strip(): raise ValueError("--kaggle-submit needs a message")
         check_writable(out, what='--out')
-        pred = _predictor(models, classifier, tta, post, device, threads)
+        pred = load_predictor(models, classifier, tta, post, device, threads)
         w = write_submission(pred, data, out, format, img_dir, sample, bs, workers)
         print(f"{w.n_images} images; positive masks per class: " + ', '.join(f"{c}: {n}" for c,n in zip(pred.class_names, w.positives)))
         print(Path(out))
-        if kaggle_submit:
-            from steel_segmentation.data import KaggleError
-            try: print(f"Kaggle: {submit(out, kaggle_submit, competition)}")
-            except KaggleError as e: raise KaggleError(f"{e}\nThe submission is written and kept: {Path(out)}") from None
+        if kaggle_submit: print(f"Kaggle: {submit(out, kaggle_submit, competition)}")
     return Path(out)
 
 @call_parse
@@ -187,10 +172,9 @@ def steel_predict(
     with user_errors():
         if not images: raise ValueError("give at least one image file")
         check_writable(out, folder=True, what='--out')
-        written = predict_images(_predictor(model, classifier, tta, post, device, threads), images, out)
+        written = predict_images(load_predictor(model, classifier, tta, post, device, threads), images, out)
         for o in written: print(o)
     return written
-
 
 # %% ../nbs/20_cli.ipynb #36ed7128
 @call_parse
@@ -206,13 +190,8 @@ def steel_export(
     "Export model files to one ONNX graph (uint8 images in, probabilities out), checked against torch"
     from steel_segmentation.export import export_onnx
     with user_errors():
-        if not models: raise ValueError("give at least one model file: steel-export MODEL [MODEL...] --out model.onnx")
-        for m in list(models) + ([classifier] if classifier else []):
-            if not Path(m).is_file(): raise FileNotFoundError(f"model file not found: {m}")
-        r = export_onnx(list(models), out, classifier, opset, images, min_dice, threads)
-        p = r['parity']
-        print(f"checked on {p['pairs']} (image, class) pairs: lowest Dice {p['min_dice']:.5f}, largest probability difference {p['max_diff']:.2g}")
-        print(r['out'])
+        r = export_onnx(models, out, classifier, opset, images, min_dice, threads)
+        print(f"checked on {r['parity']['pairs']} (image, class) pairs: lowest Dice {r['parity']['min_dice']:.5f}, largest probability difference {r['parity']['max_diff']:.2g}\n{r['out']}")
     return r['out']
 
 # %% ../nbs/20_cli.ipynb #e5ab65db
@@ -243,14 +222,13 @@ def steel_tune(
     with user_errors():
         if data is None or not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: no such folder")
         mix = mix if mix is None or str(mix).lower() == 'lb' else _floats(mix, '--mix')
-        r = tune(_predictor(models, classifier, tta, None, device, threads), data, _floats(threshs, '--threshs'), min_areas and _floats(min_areas, '--min-areas'),
+        r = tune(load_predictor(models, classifier, tta, None, device, threads), data, _floats(threshs, '--threshs'), min_areas and _floats(min_areas, '--min-areas'),
                  _floats(label_threshs, '--label-threshs'), mix, out, bs, workers, csv, img_dir)
         print(r['table'].round(4).to_string())
         print(f"validation Kaggle Dice: {r['before']:.4f} -> {r['after']:.4f}" + ('' if r['mix'] is None else
               f"; re-weighted to {int(r['mix'][0])} empty / {', '.join(str(int(o)) for o in r['mix'][1:])} positive pairs: {r['mixed'][0]:.4f} -> {r['mixed'][1]:.4f}"))
         for o in r['files']: print(o)
     return r['post']
-
 
 # %% ../nbs/20_cli.ipynb #b872c8d6
 @call_parse

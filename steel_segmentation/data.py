@@ -9,7 +9,7 @@ __all__ = ['CLASSES_FILE', 'IMG_EXTS', 'COMPETITION', 'LAYOUT', 'read_rle_csv', 
            'write_class_names', 'list_images', 'classes', 'class_names', 'image_shape', 'image_shapes', 'typical_shape',
            'header_sizes', 'common_shape', 'read_labels', 'label_counts', 'get_masks', 'labels2rows', 'check_dataset',
            'class_sets', 'get_folds', 'image_hash', 'duplicate_groups', 'KaggleError', 'check_layout',
-           'unpack_competition', 'download']
+           'unpack_competition', 'kaggle_api', 'download']
 
 # %% ../nbs/01_data.ipynb #e5244478
 import contextlib, io, os, shutil, tempfile, warnings, zipfile
@@ -403,7 +403,7 @@ _CRED_HELP = ("Kaggle credentials not found. Create an API token on kaggle.com (
               "Then accept the "
               "competition rules at https://www.kaggle.com/c/{comp}/rules before downloading.")
 
-def _kaggle_api(comp):
+def kaggle_api(comp):
     "An authenticated Kaggle API client, or a clear error"
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         try: from kaggle.api.kaggle_api_extended import KaggleApi
@@ -421,7 +421,7 @@ def download(path, # folder for the competition files
     path = Path(path)
     if not force:
         with contextlib.suppress(FileNotFoundError): return check_layout(path)
-    api = _kaggle_api(competition)
+    api = kaggle_api(competition)
     path.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path, prefix='.download-') as tmp:
         try: api.competition_download_files(competition, path=tmp, quiet=False)

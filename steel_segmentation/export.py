@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/export.html.md"""
 
 # %% auto #0
 __all__ = ['META_KEY', 'ONNX_FORMAT', 'export_module', 'onnx_config', 'write_onnx_config', 'OnnxPredictor', 'is_onnx',
-           'load_predictor', 'parity', 'export_onnx']
+           'check_files', 'read_post', 'load_predictor', 'parity', 'export_onnx']
 
 # %% ../nbs/11_export.ipynb #d6eaa308
 import contextlib, io, json, logging, os, warnings
@@ -139,13 +139,27 @@ class OnnxPredictor:
 # %% ../nbs/11_export.ipynb #dd36f429
 def is_onnx(fn)->bool: return Path(fn).suffix.lower() == '.onnx'
 
+def check_files(models, classifier=None)->list:
+    "The model files as paths, or an error naming the first one missing"
+    if not models: raise ValueError("give at least one model file (--models)")
+    for m in list(models) + ([classifier] if classifier else []):
+        if not Path(m).is_file(): raise FileNotFoundError(f"model file not found: {m}")
+    return [Path(o) for o in models]
+
+def read_post(fn)->dict:
+    "Post-processing parameters from a JSON file (as `steel-tune` writes them), or None for None"
+    if fn is None or isinstance(fn, dict): return fn
+    try: return json.loads(Path(fn).read_text())
+    except FileNotFoundError: raise FileNotFoundError(f"--post {fn}: no such file") from None
+    except ValueError as e: raise ValueError(f"--post {fn}: not JSON ({e})") from None
+
 def load_predictor(models:list, # model files (.safetensors) or .onnx files
                    classifier=None, tta:str=None, post:dict=None,
                    device:str='cpu', # torch device (model files)
                    threads:int=0, # threads: ONNX Runtime's intra-op threads, or torch's (0: their defaults)
                   ):
-    "`inference.Predictor` for model files, `OnnxPredictor` for .onnx files"
-    models = [Path(o) for o in models]
+    "`inference.Predictor` for model files, `OnnxPredictor` for .onnx files (`post`: parameters or a JSON file of them)"
+    models,post = check_files(models, classifier),read_post(post)
     kinds = {is_onnx(o) for o in models}
     if len(kinds) > 1: raise ValueError("give either model files (.safetensors) or .onnx files, not both: export the ensemble into one .onnx file")
     if kinds == {True}: return OnnxPredictor(models, classifier, tta, post, threads)
@@ -221,6 +235,7 @@ def export_onnx(models:list, # segmentation model files (.safetensors); several:
     from steel_segmentation.inference import Predictor
     from steel_segmentation.core import atomic_file
     t0 = time.time()
+    models = check_files(models, classifier)
     out = check_writable(out, what='the .onnx file')
     if out.suffix.lower() != '.onnx': raise ValueError(f"the output must be an .onnx file, got {out.name}")
     if opset < 18: raise ValueError(f"opset {opset} is too old: 18 or newer (the graph resizes with antialiasing)")

@@ -193,11 +193,12 @@ def kaggle_submit(fn, # the submission file
                   competition:str='severstal-steel-defect-detection', # Kaggle competition slug
                  )->str: # Kaggle's answer
     "Submit a file to a Kaggle competition, or a clear `KaggleError` (the file is left as it is)"
-    from steel_segmentation.data import _kaggle_api, KaggleError
+    from steel_segmentation.data import kaggle_api, KaggleError
     fn = Path(fn)
     if not fn.is_file(): raise FileNotFoundError(f"submission not found: {fn}")
     if not str(message or '').strip(): raise ValueError("the Kaggle submission needs a message: --kaggle-submit 'what this submission is'")
-    api = _kaggle_api(competition)
+    try: api = kaggle_api(competition)
+    except KaggleError as e: raise KaggleError(f"{e}\nThe submission is kept: {fn}") from None
     try: res = api.competition_submit(str(fn), message, competition, quiet=True)
     except Exception as e:
         raise KaggleError(f"could not submit {fn} to {competition!r}: {str(e)[:300]}\nCheck the network connection and that you accepted "

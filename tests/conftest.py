@@ -4,6 +4,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# pytest-xdist runs two test files at once on this 2-core machine: one compute thread each (and in the commands they
+# start), so that the two do not fight over the cores
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ.setdefault(k, '1')
+
+
+def user_env()->dict:
+    "The environment a user's command runs in: without the one-thread cap of parallel tests (numbers depend on the thread count)"
+    return {k: v for k, v in os.environ.items() if k not in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')}
 REAL = Path(os.environ.get('STEEL_REAL_DATA', ROOT.parent/'shared'/'data'/'severstal'))
 
 

@@ -107,7 +107,7 @@ def test_resize_option(imported, tmp_path):
 
 
 def test_magnetic_tile_chain(magnetic, tmp_path):
-    "The real magnetic tile folders: import (seeded test split) -> a short training (45 s) -> tune -> submit -> score"
+    "The real magnetic tile folders: import (seeded test split) -> a short training (2 epochs) -> tune -> submit -> score"
     from steel_segmentation.data import read_labels, classes
     from steel_segmentation.submission import validate_submission, score_submission
     dst = tmp_path/'mt'
@@ -115,7 +115,7 @@ def test_magnetic_tile_chain(magnetic, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'defect-free folders (not classes): MT_Free (100 images)' in r.stdout and 'MT_Uneven (4)' in r.stdout, r.stdout
     model = tmp_path/'run'/'model.safetensors'
-    r = run('steel-train', '--data', dst, '--encoder', 'resnet18', '--no-pretrained', '--minutes', '0.75', '--out', tmp_path/'run')
+    r = run('steel-train', '--data', dst, '--encoder', 'resnet18', '--no-pretrained', '--epochs', '2', '--out', tmp_path/'run')
     assert r.returncode == 0, r.stderr[-3000:]
     r = run('steel-tune', '--data', dst, '--models', model)
     assert r.returncode == 0, r.stderr[-3000:]

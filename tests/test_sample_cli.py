@@ -9,8 +9,8 @@ from steel_segmentation.data import read_labels, get_masks, check_layout
 from steel_segmentation.sample import make_images
 
 
-def run(*args, cwd=None):
-    return subprocess.run(list(args), capture_output=True, text=True, cwd=cwd, timeout=900)
+def run(*args, cwd=None, env=None):
+    return subprocess.run(list(args), capture_output=True, text=True, cwd=cwd, timeout=900, env=env)
 
 
 def test_steel_sample_writes_the_kaggle_layout(tmp_path):
@@ -55,7 +55,8 @@ def test_steel_sample_options_and_errors(tmp_path):
 def test_steel_demo(tmp_path):
     "The README's first command with its defaults: train, tune, submit, score; the score beats predicting nothing"
     import re
-    r = run('steel-demo', '--out', str(tmp_path/'demo'))
+    from conftest import user_env
+    r = run('steel-demo', '--out', str(tmp_path/'demo'), env=user_env())
     assert r.returncode == 0, r.stderr[-3000:]
     out = tmp_path/'demo'
     for name in ('report.png', 'data.png', 'seg/report.png', 'cls/report.png'):
