@@ -36,7 +36,7 @@ def main():
     h, w = parse_size(args.size)
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[:h, :w]
-    img = np.clip(128 + 60*np.sin(xx/23)*np.cos(yy/11)[..., None] + rng.normal(0, 15, (h, w, 3)), 0, 255).astype(np.uint8)[None]
+    img = np.clip((128 + 60*np.sin(xx/23)*np.cos(yy/11))[..., None] + rng.normal(0, 15, (h, w, 3)), 0, 255).astype(np.uint8)[None]
     print(f"{args.size}, batch of 1, {args.threads} thread(s), median of {args.rounds} rounds")
     print(f"{'model':<16}{'tta':<6}{'onnx opt':<10}{'eager s':>9}{'onnx s':>9}{'ratio':>8}{'max |dp|':>10}{'mask px differ':>16}")
     with tempfile.TemporaryDirectory() as d:

@@ -1,5 +1,5 @@
 """Write the README's pictures into docs/images/: the data overview, a training batch, a training report, the demo's
-report and the web app, all from the built-in synthetic sample (about 5 minutes on a CPU, offline).
+report and the web app, all from the built-in synthetic sample (a few minutes on a CPU, offline).
 
 Usage: python scripts/docs_images.py [--out docs/images] [--width 900]
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def shrink(src, dst, width):
     im = Image.open(src).convert('RGB')
     if im.width > width: im = im.resize((width, round(im.height*width/im.width)), Image.LANCZOS)
-    im.quantize(256).save(dst, optimize=True)
+    im.quantize(256, method=Image.Quantize.FASTOCTREE).save(dst, optimize=True) # octree keeps the small colour swatches true
     print(f"{dst} ({dst.stat().st_size//1024} KB)")
 
 
@@ -37,7 +37,8 @@ def app_screenshot(model, data, png):
             try:
                 if urllib.request.urlopen(url, timeout=2).status == 200: break
             except OSError: time.sleep(0.5)
-        img = sorted((data/'test_images').iterdir())[0]
+        from steel_segmentation.data import read_rle_csv
+        img = data/'test_images'/read_rle_csv(data/'test_labels.csv')[0].ImageId.iloc[0] # an image with a defect
         with sync_playwright() as pw:
             b = pw.chromium.launch(executable_path=chromium, headless=True, args=['--no-sandbox'])
             page = b.new_page(viewport={'width': 1400, 'height': 1000})
@@ -54,16 +55,16 @@ def app_screenshot(model, data, png):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--out', default=str(ROOT/'docs'/'images'))
-    ap.add_argument('--width', type=int, default=900)
+    ap.add_argument('--width', type=int, default=800)
     args = ap.parse_args()
     from steel_segmentation.demo import run_demo
     from steel_segmentation.transforms import SteelDataLoaders
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
-        r = run_demo(d/'demo', n_train=40, n_test=10, size=(128, 800), epochs=4, verbose=False)
+        r = run_demo(d/'demo', verbose=False) # what steel-demo does with its defaults
         demo = d/'demo'
-        dls = SteelDataLoaders.from_path(demo/'sample', bs=4, crop=(128, 256))
+        dls = SteelDataLoaders.from_path(demo/'sample', bs=4, crop=(128, 256), p_defect=1.) # crops that hold a defect
         dls.show_batch(max_n=4, figsize=(10, 4))
         plt.savefig(d/'batch.png', dpi=90, bbox_inches='tight'); plt.close('all')
         app_screenshot(demo/'seg'/'model.safetensors', demo/'sample', d/'app.png')

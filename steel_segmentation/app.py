@@ -56,7 +56,7 @@ class Analysis:
         self.name = Path(fn).name
         self.img = read_upload(fn, pred.channels, max_pixels)
         p,pres = pred.probs(self.img[None])
-        self.probs,self.presence = p[0].astype(np.float16),(None if pres is None else pres[0])
+        self.probs,self.presence = p[0],(None if pres is None else pres[0])
         h,w = self.img.shape[:2]
         self.truth = None if truth is None else np.stack([rle2mask(truth.get(c, ''), (h, w)) for c in pred.classes])
 
@@ -67,7 +67,7 @@ def render(pred, # the predictor (classes, names, post-processing)
           )->dict: # overlay, truth (overlay or None), table, rles
     "Masks of an analysed image under these thresholds and minimum areas: the overlay, the table and the RLE strings"
     post = post_params({**pred.post, 'thresh': list(threshs), 'min_area': list(min_areas)}, pred.n_classes)
-    masks = postprocess(a.probs.astype(np.float32), post, a.presence)
+    masks = postprocess(a.probs, post, a.presence)
     n = masks[0].size
     rows = []
     for i,(c,name,m) in enumerate(zip(pred.classes, pred.class_names, masks)):
@@ -149,7 +149,7 @@ def build_app(models:list, # model files (.safetensors) or .onnx files
                 up = gr.File(label='image', file_count='single', type='filepath', elem_id='upload')
                 if examples: gr.Examples(examples=[[o] for o in examples], inputs=[up], label='examples')
                 status = gr.Markdown('', elem_id='status')
-                th = [gr.Slider(0, 1, value=pred.post['thresh'][i], step=0.01, label=f'{n}: threshold') for i,n in enumerate(names)]
+                th = [gr.Slider(0, 1, value=round(pred.post['thresh'][i], 2), step=0.01, label=f'{n}: threshold') for i,n in enumerate(names)]
                 ma = [gr.Slider(0, 20000, value=pred.post['min_area'][i], step=10, label=f'{n}: minimum area (px)') for i,n in enumerate(names)]
             with gr.Column(scale=3):
                 gr.HTML(legend_html(names), elem_id='legend')

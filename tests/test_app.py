@@ -96,3 +96,16 @@ def test_app_in_chromium(app, tmp_path):
             page.screenshot(path=str(tmp_path/'refused.png'), full_page=True)
         finally: browser.close()
     assert (tmp_path/'prediction.png').stat().st_size > 10000 and (tmp_path/'refused.png').is_file()
+
+
+def test_app_http_api(app):
+    "The call the app's notebook documents: the RLE of an image through gradio_client, the same as the library's own prediction"
+    from gradio_client import Client, handle_file
+    from steel_segmentation.core import mask2rle, read_image
+    from steel_segmentation.export import load_predictor
+    url, data, model = app
+    fn = sorted((data/'test_images').iterdir())[0]
+    res = Client(url, verbose=False).predict(handle_file(str(fn)), api_name='/rle')
+    pred = load_predictor([model])
+    want = {str(c): mask2rle(m) for c, m in zip(pred.classes, pred.predict(read_image(fn)[None])[0])}
+    assert res == {'image': fn.name, 'masks': want}
