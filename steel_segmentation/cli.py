@@ -227,6 +227,7 @@ def steel_tune(
         print(r['table'].round(4).to_string())
         print(f"validation Kaggle Dice: {r['before']:.4f} -> {r['after']:.4f}" + ('' if r['mix'] is None else
               f"; re-weighted to {int(r['mix'][0])} empty / {', '.join(str(int(o)) for o in r['mix'][1:])} positive pairs: {r['mixed'][0]:.4f} -> {r['mixed'][1]:.4f}"))
+        if r['post']['max_classes']: print(f"at most {r['post']['max_classes']} defect class(es) per image: the largest masks are kept")
         for o in r['files']: print(o)
     return r['post']
 
