@@ -1,5 +1,6 @@
 "`steel-app` in a real browser: Debian's Chromium, headless, driven by Playwright (its own browser download cannot work offline)."
 import os, re, shutil, socket, subprocess, sys, time, urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ def app(trained, tmp_path_factory):
     port, log = free_port(), tmp_path_factory.mktemp('app')/'app.log'
     with open(log, 'w') as f:
         p = subprocess.Popen(['steel-app', '--model', str(model), '--labels', str(data/'test_labels.csv'), '--examples', str(data/'test_images'),
-                              '--port', str(port)], stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
+                              '--port', str(port), '--max-pixels', '100000'], stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f'http://127.0.0.1:{port}/'
     try:
         t = time.time()
@@ -86,16 +87,21 @@ def test_app_in_chromium(app, tmp_path):
             assert int(row[2]) > 0, f"class {cls} has a true defect in {name}, the page shows an area of {row[2]}: {rows}"
             assert page.locator('#truth img').count() == 1, "the image is in --labels: the true masks are shown"
             assert re.search(rf'^{cls} \(', page.locator('#rle textarea').input_value(), re.M)
+            from PIL import Image
             (tmp_path/'notes.txt').write_text('not an image')
-            page.goto(url) # a fresh page: the upload box holds the image of the first upload
-            page.wait_for_selector('#upload input[type=file]', state='attached', timeout=60000)
-            page.locator('#upload input[type=file]').set_input_files(str(tmp_path/'notes.txt'))
-            page.wait_for_function("document.querySelector('#status').innerText.includes('Refused')", timeout=60000)
-            status = page.locator('#status').inner_text()
-            assert 'notes.txt is not an image this app can read' in status and 'Traceback' not in page.content()
-            page.screenshot(path=str(tmp_path/'refused.png'), full_page=True)
+            Image.new('RGBA', (64, 48)).save(tmp_path/'alpha.png')
+            Image.new('L', (400, 400)).save(tmp_path/'big.png') # 160,000 pixels: over the app's --max-pixels 100000
+            for fn, msg in (('notes.txt', 'notes.txt is not an image this app can read'), ('alpha.png', 'alpha.png has 4 channels (RGBA)'),
+                            ('big.png', "more than this app's limit of 100,000")):
+                page.goto(url) # a fresh page: the upload box holds the previous file
+                page.wait_for_selector('#upload input[type=file]', state='attached', timeout=60000)
+                page.locator('#upload input[type=file]').set_input_files(str(tmp_path/fn))
+                page.wait_for_function("document.querySelector('#status').innerText.includes('Refused')", timeout=60000)
+                status = page.locator('#status').inner_text()
+                assert msg in status and 'Traceback' not in page.content(), status
+                page.screenshot(path=str(tmp_path/f'refused_{Path(fn).stem}.png'), full_page=True)
         finally: browser.close()
-    assert (tmp_path/'prediction.png').stat().st_size > 10000 and (tmp_path/'refused.png').is_file()
+    assert (tmp_path/'prediction.png').stat().st_size > 10000 and len(list(tmp_path.glob('refused_*.png'))) == 3
 
 
 def test_app_http_api(app):
