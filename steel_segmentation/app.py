@@ -19,8 +19,8 @@ from .core import UserError, ImageReadError, read_image, overlay_masks, mask2rle
 from .inference import postprocess, post_params
 
 # %% ../nbs/12_app.ipynb #da61ba32
-APP_MAX_PIXELS = 40_000_000 # the largest upload the app decodes (about 25 full Severstal images)
-MODES = {'1': 1, 'L': 1, 'P': 3, 'RGB': 3, 'I;16': 1, 'I;16B': 1, 'I': 1} # what the app converts to grey or RGB
+APP_MAX_PIXELS = 16_000_000 # the largest upload the app decodes (40 full Severstal images; 4000x4000)
+MODES = ('1', 'L', 'P', 'RGB', 'I;16', 'I;16B', 'I') # decoded to grey or RGB by `read_image`, as training and steel-predict do
 
 def read_upload(fn, # the uploaded file
                 channels:int, # what the model takes: 1 (grey) or 3 (RGB)
@@ -30,6 +30,8 @@ def read_upload(fn, # the uploaded file
     fn = Path(fn)
     try:
         with Image.open(fn) as im: mode,(w, h) = im.mode,im.size
+    except Image.DecompressionBombError:
+        raise UserError(f"{fn.name} is far larger than this app's limit of {max_pixels:,} pixels (a decompression bomb)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise UserError(f"{fn.name} is not an image this app can read: upload a PNG, JPEG, BMP or TIFF file") from None
     if w*h > max_pixels:
@@ -39,10 +41,6 @@ def read_upload(fn, # the uploaded file
         except (KeyError, ValueError): bands = '?'
         raise UserError(f"{fn.name} has {bands} channels ({mode}); the model takes {'grey' if channels == 1 else 'RGB'} images: "
                         "save it as grey or RGB, without transparency")
-    if mode.startswith('I'): # 16/32-bit grey: scaled to 8 bits by its own range
-        with Image.open(fn) as im: a = np.asarray(im, dtype=np.float64)
-        a = ((a - a.min())/max(np.ptp(a), 1)*255).round().astype(np.uint8)
-        return a[..., None] if channels == 1 else np.repeat(a[..., None], 3, -1)
     try: return read_image(fn, channels)
     except ImageReadError as e: raise UserError(str(e)) from None
 
@@ -141,16 +139,17 @@ def build_app(models:list, # model files (.safetensors) or .onnx files
         except (UserError, ValueError) as e: raise gr.Error(str(e))
         m = render(pred, a, pred.post['thresh'], pred.post['min_area'])['masks']
         return {'image': a.name, 'masks': {str(c): mask2rle(o) for c,o in zip(pred.classes, m)}}
-    with gr.Blocks(title='steel_segmentation', analytics_enabled=False) as demo:
+    # uploads are removed from Gradio's cache after an hour (checked every hour)
+    with gr.Blocks(title='steel_segmentation', analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(f"## Steel defects\n{len(models)} model(s) · classes: {', '.join(map(str, names))}" + (' · classifier' if pred.classifier else ''))
-        state = gr.State(None)
+        state = gr.State(None, time_to_live=1800) # an image's probabilities, dropped half an hour after its last use
         with gr.Row():
             with gr.Column(scale=1):
                 up = gr.File(label='image', file_count='single', type='filepath', elem_id='upload')
                 if examples: gr.Examples(examples=[[o] for o in examples], inputs=[up], label='examples')
                 status = gr.Markdown('', elem_id='status')
                 th = [gr.Slider(0, 1, value=round(pred.post['thresh'][i], 2), step=0.01, label=f'{n}: threshold') for i,n in enumerate(names)]
-                ma = [gr.Slider(0, 20000, value=pred.post['min_area'][i], step=10, label=f'{n}: minimum area (px)') for i,n in enumerate(names)]
+                ma = [gr.Slider(0, max(20000, 2*int(max(pred.post['min_area']))), value=pred.post['min_area'][i], step=10, label=f'{n}: minimum area (px)') for i,n in enumerate(names)]
             with gr.Column(scale=3):
                 gr.HTML(legend_html(names), elem_id='legend')
                 overlay = gr.Image(label='prediction', type='numpy', interactive=False, elem_id='overlay')

@@ -120,16 +120,16 @@ class OnnxPredictor:
         "Class probabilities of a batch: files and flips averaged"
         imgs = np.asarray(imgs)
         if imgs.dtype != np.uint8 or imgs.ndim != 4: raise ValueError(f"images must be uint8 (B, H, W, C), got {imgs.dtype} {imgs.shape}")
-        flips,acc,pres,n = TTAS[self.tta],None,None,0
+        flips,acc,pres,n,npres = TTAS[self.tta],None,None,0,0
         for sess in self.sessions:
             for f in flips:
                 x = np.ascontiguousarray(np.flip(imgs, [_AXES[d] for d in f])) if f else np.ascontiguousarray(imgs)
                 p,pr = self._run(sess, x)
                 if f: p = np.flip(p, [d + 4 for d in f]) # back on the original pixels: (B, C, H, W) dims -1/-2 are 3/2
                 acc = p.copy() if acc is None else acc.__iadd__(p)
-                if pr is not None: pres = pr.copy() if pres is None else pres.__iadd__(pr)
+                if pr is not None: pres,npres = (pr.copy() if pres is None else pres.__iadd__(pr)),npres + 1
                 n += 1
-        return acc/n,(None if pres is None else pres/n)
+        return acc/n,(None if pres is None else pres/npres) # files without a classifier do not dilute the others' gate
 
     def predict(self, imgs:np.ndarray)->np.ndarray:
         "Post-processed bool masks (B, C, H, W) of a batch of uint8 (B, H, W, channels) images"
@@ -173,7 +173,9 @@ def load_predictor(models:list, # model files (.safetensors) or .onnx files
 def _check_images(cfg, images, channels, n=3):
     if images:
         fns = [Path(o) for o in images]
-        fns = [f for o in fns for f in (sorted(p for p in o.iterdir() if p.is_file()) if o.is_dir() else [o])][:n]
+        exts = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
+        fns = [f for o in fns for f in (sorted(p for p in o.iterdir() if p.is_file() and p.suffix.lower() in exts) if o.is_dir() else [o])][:n]
+        if not fns: raise FileNotFoundError(f"no images for the parity check in {', '.join(map(str, images))}")
         return [read_image(o, channels)[None] for o in fns]
     rng = np.random.default_rng(0)
     h,w = (cfg.get('resize') or cfg.get('crop') or (128, 256))
@@ -201,7 +203,8 @@ def _example_size(cfgs:list)->tuple:
     from steel_segmentation.core import scaled_size
     def ok(o, cfg):
         s = scaled_size(cfg.get('resize') or o, cfg.get('scale', 1.))
-        return all(a % 32 and a > 32 for a in s) and (s != o or not (cfg.get('resize') or cfg.get('scale', 1.) != 1))
+        if cfg.get('resize'): return s != o # a fixed model size (padded or not, whatever the input): only the resizing back follows the input
+        return all(a % 32 and a > 32 for a in s) and (s != o or cfg.get('scale', 1.) == 1)
     for h in range(97, 1000, 7):
         o = (h, 2*h - 17)
         if all(ok(o, c) for c in cfgs): return o

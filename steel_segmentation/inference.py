@@ -36,7 +36,7 @@ def post_params(post:dict=None, # any of thresh, min_size, min_area, label_thres
     unknown = set(post) - set(POST_KEYS)
     if unknown: raise ValueError(f"unknown post-processing parameter(s) {', '.join(sorted(unknown))}: use {', '.join(POST_KEYS)}")
     k = post.pop('max_classes', 0)
-    if not (np.isscalar(k) and int(k) == k and k >= 0): raise ValueError(f"max_classes must be a whole number >= 0 (0: no limit), got {k!r}")
+    if not (np.isscalar(k) and np.isfinite(k) and int(k) == k and k >= 0): raise ValueError(f"max_classes must be a whole number >= 0 (0: no limit), got {k!r}")
     res = {'max_classes': int(k)}
     for k in POST_DEFAULTS:
         v = post.get(k, POST_DEFAULTS[k])
@@ -60,7 +60,7 @@ def over_limit(areas:np.ndarray, # (..., C) areas of the masks kept so far (0: e
                k:int, # at most this many classes per image (0: no limit)
               )->np.ndarray: # bool (..., C): the masks the limit drops
     "The classes beyond the `k` largest masks of each image (ties: the earlier class stays)"
-    areas = np.asarray(areas)
+    areas = np.asarray(areas, np.int64)
     if not k: return np.zeros(areas.shape, bool)
     order = np.argsort(-areas, -1, kind='stable')
     rank = np.empty_like(order)

@@ -199,11 +199,17 @@ def kaggle_submit(fn, # the submission file
     if not str(message or '').strip(): raise ValueError("the Kaggle submission needs a message: --kaggle-submit 'what this submission is'")
     try: api = kaggle_api(competition)
     except KaggleError as e: raise KaggleError(f"{e}\nThe submission is kept: {fn}") from None
+    code = ("\nSeverstal is a code competition: its submissions come from a Kaggle notebook (see 'Inference in a Kaggle notebook "
+            "without internet'), files are accepted only by competitions that take them" if competition == 'severstal-steel-defect-detection' else '')
     try: res = api.competition_submit(str(fn), message, competition, quiet=True)
-    except Exception as e:
-        raise KaggleError(f"could not submit {fn} to {competition!r}: {str(e)[:300]}\nCheck the network connection and that you accepted "
-                          f"the rules at https://www.kaggle.com/c/{competition}/rules; the file is kept: {fn}") from None
-    return str(getattr(res, 'message', res) or 'submitted')
+    except Exception as e: res = e
+    msg = str(getattr(res, 'message', res) or '')
+    # the kaggle package answers some refusals with a message instead of an error
+    if isinstance(res, Exception) or msg.lower().startswith(('could not', 'error', 'failed')):
+        raise KaggleError(f"could not submit {fn} to {competition!r}: {msg[:300]}\nCheck the network connection and that you accepted "
+                          f"the rules at https://www.kaggle.com/c/{competition}/rules; the file is kept: {fn}{code}") from None
+    return msg or 'submitted'
+
 
 # %% ../nbs/10_submission.ipynb #8388595f
 def submission_report(path, # folder with the test images and their truth
