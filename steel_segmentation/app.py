@@ -101,8 +101,8 @@ def _examples(folder, n:int=3)->list:
         from steel_segmentation.sample import sample_path
         folder = sample_path()/'test_images'
     folder = Path(folder)
-    if not folder.is_dir(): raise FileNotFoundError(f"examples folder not found: {folder}")
-    return [str(o) for o in sorted(folder.iterdir()) if o.suffix.lower() in ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')][:n]
+    from steel_segmentation.data import list_images
+    return [str(folder/o) for o in list_images(folder)][:n]
 
 def build_app(models:list, # model files (.safetensors) or .onnx files
               classifier=None, # classifier model file

@@ -9,13 +9,14 @@ __all__ = ['META_KEY', 'ONNX_FORMAT', 'export_module', 'onnx_config', 'write_onn
            'check_files', 'read_post', 'load_predictor', 'parity', 'export_onnx']
 
 # %% ../nbs/11_export.ipynb #d6eaa308
-import contextlib, io, json, logging, os, warnings
+import contextlib, io, json, logging, warnings
 from pathlib import Path
 
 import numpy as np
 
 # no torch and no fastai at import: the ONNX Runtime predictor runs on a machine with neither (export itself needs torch)
-from .core import UserError, atomic_file, check_writable, image_size, read_image, pair_dice
+from .core import UserError, atomic_file, check_writable, read_image, pair_dice
+from .data import list_images
 from .inference import TTAS, describe, postprocess
 
 # %% ../nbs/11_export.ipynb #a9edbe79
@@ -173,8 +174,7 @@ def load_predictor(models:list, # model files (.safetensors) or .onnx files
 def _check_images(cfg, images, channels, n=3):
     if images:
         fns = [Path(o) for o in images]
-        exts = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
-        fns = [f for o in fns for f in (sorted(p for p in o.iterdir() if p.is_file() and p.suffix.lower() in exts) if o.is_dir() else [o])][:n]
+        fns = [f for o in fns for f in ([o/p for p in list_images(o)] if o.is_dir() else [o])][:n]
         if not fns: raise FileNotFoundError(f"no images for the parity check in {', '.join(map(str, images))}")
         return [read_image(o, channels)[None] for o in fns]
     rng = np.random.default_rng(0)
@@ -193,8 +193,8 @@ def parity(a, b, # two predictors (e.g. `inference.Predictor` and `OnnxPredictor
     for x in batches:
         (pa,_),(pb,_) = a.probs(x),b.probs(x)
         diff = max(diff, float(np.abs(pa - pb).max()))
-        ma,mb = a.predict(x),b.predict(x)
-        dices.append(pair_dice((ma & mb).reshape(*ma.shape[:2], -1).sum(-1), ma.reshape(*ma.shape[:2], -1).sum(-1), mb.reshape(*mb.shape[:2], -1).sum(-1)).ravel())
+        ma,mb = (o.reshape(*o.shape[:2], -1) for o in (a.predict(x), b.predict(x)))
+        dices.append(pair_dice((ma & mb).sum(-1), ma.sum(-1), mb.sum(-1)).ravel())
     d = np.concatenate(dices)
     return {'min_dice': float(d.min()), 'max_diff': diff, 'pairs': len(d)}
 
@@ -236,7 +236,6 @@ def export_onnx(models:list, # segmentation model files (.safetensors); several:
     import onnx
     from torch.export import Dim
     from steel_segmentation.inference import Predictor
-    from steel_segmentation.core import atomic_file
     t0 = time.time()
     models = check_files(models, classifier)
     out = check_writable(out, what='the .onnx file')
@@ -263,7 +262,7 @@ def export_onnx(models:list, # segmentation model files (.safetensors); several:
             except Exception as e: raise UserError(f"the ONNX export failed: {type(e).__name__}: {str(e)[:500]}") from None
         m = onnx.load(str(tmp))
         m.metadata_props.add(key=META_KEY, value=json.dumps(cfg))
-        m.doc_string = f"steel_segmentation: {len(cfgs := cfg['members'])} segmentation model(s) for classes {', '.join(pred.class_names)}" + (' and a classifier' if pred.classifier else '')
+        m.doc_string = f"steel_segmentation: {len(cfg['members'])} segmentation model(s) for classes {', '.join(pred.class_names)}" + (' and a classifier' if pred.classifier else '')
         m.producer_name = 'steel_segmentation'
         onnx.save(m, str(tmp))
         check = parity(Predictor(list(models), classifier, 'none', None, 'cpu'), OnnxPredictor([tmp], tta='none', threads=threads),
