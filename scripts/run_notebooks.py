@@ -6,7 +6,7 @@ Each notebook runs top to bottom in a fresh kernel from the nbs/ folder, as `nbd
 `#| slow` included; cells marked `#| eval: false` skipped); its outputs are written back into it, then `nbdev-clean`
 strips execution counts and metadata. Figures are stored as small PNGs. A notebook that fails is left unchanged.
 tests/test_notebooks.py checks that no notebook grows over the size cap."""
-import base64, io, subprocess, sys
+import base64, io, subprocess, sys, tempfile
 from pathlib import Path
 
 from PIL import Image
@@ -43,12 +43,16 @@ def shrink_figures(nb):
 
 def run(fn):
     nb = read_nb(fn)
-    sh = CaptureShell(path=fn.parent, mpl_format='png')
-    sh.run("import matplotlib.pyplot as plt; plt.rcParams['figure.dpi'] = 60")
-    for c in nb.cells:
-        if c.cell_type != 'code' or skip(c): continue
-        sh.cell(c)
-        if sh.exc: raise RuntimeError(f"{fn.name}: a cell failed:\n{c.source[:300]}\n{sh.exc}")
+    with tempfile.TemporaryDirectory(prefix='run_notebooks_') as d: # the notebook's mkdtemp() folders go, with what they hold
+        tempfile.tempdir = d
+        try:
+            sh = CaptureShell(path=fn.parent, mpl_format='png')
+            sh.run("import matplotlib.pyplot as plt; plt.rcParams['figure.dpi'] = 60")
+            for c in nb.cells:
+                if c.cell_type != 'code' or skip(c): continue
+                sh.cell(c)
+                if sh.exc: raise RuntimeError(f"{fn.name}: a cell failed:\n{c.source[:300]}\n{sh.exc}")
+        finally: tempfile.tempdir = None
     shrink_figures(nb)
     write_nb(nb, fn)
 

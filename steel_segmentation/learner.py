@@ -9,13 +9,13 @@ __all__ = ['SCHEDULES', 'TASKS', 'KaggleDice', 'classifier_metrics', 'EmptyDice'
            'SaveBestModel', 'run_seconds', 'EpochLogger', 'EpochLines', 'TrainingDiverged', 'NaNGuard', 'Checkpoint',
            'read_checkpoint', 'WholeImages', 'cpu_bf16_supported', 'CPUBFloat16', 'segmentation_learner',
            'classifier_learner', 'plan_epochs', 'stage_scale', 'ScaleStages', 'BudgetClock', 'find_lr', 'check_fit',
-           'fit_steel', 'cpu_scales', 'DeviceDistributedDL', 'SteelDistributedTrainer', 'distrib_ctx',
+           'fit_steel', 'cpu_scales', 'DeviceDistributedDL', 'SteelDistributedTrainer', 'end_distrib', 'distrib_ctx',
            'training_report']
 
 # %% ../nbs/08_learner.ipynb #3818ae49
 # the library's own module first: its warning filters must be set before fastai is imported
 from .core import default_names, interactive, atomic_file, UserError, plain, overlay_masks, class_legend, IGNORE
-import csv, math, os, tempfile, time, warnings
+import atexit, csv, math, os, tempfile, time, warnings
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -637,6 +637,10 @@ class SteelDistributedTrainer(DistributedTrainer):
     "fastai's `DistributedTrainer` with `DeviceDistributedDL`"
     def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else DeviceDistributedDL(dl, device=self.learn.model.device)
 
+def end_distrib():
+    "Destroy the default process group if there is one (registered by `distrib_ctx` to run at exit)"
+    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+
 @contextmanager
 def distrib_ctx(learn:Learner, sync_bn:bool=None):
     "Train `learn` in distributed data parallel when launched with several processes (GPUs, or CPUs with gloo)"
@@ -647,6 +651,7 @@ def distrib_ctx(learn:Learner, sync_bn:bool=None):
     cb = SteelDistributedTrainer(sync_bn=(not cpu) if sync_bn is None else sync_bn, cpu=cpu)
     learn.add_cb(cb)
     if rank_distrib(): learn.remove_cb(ProgressCallback)
+    atexit.unregister(end_distrib); atexit.register(end_distrib) # once, however many folds
     try: yield learn
     finally:
         learn.remove_cb(cb)

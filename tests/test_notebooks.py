@@ -1,6 +1,9 @@
 """Every notebook in nbs/ runs top to bottom with its inline tests (as `nbdev-test` does), each in its own process;
-notebooks with cells marked `#| slow` run a second time with them (`nbdev-test --flags slow`)."""
-import json, subprocess
+notebooks with cells marked `#| slow` run a second time with them (`nbdev-test --flags slow`).
+
+The notebooks write their examples under `tempfile.mkdtemp()`; here TMPDIR points into the test's own temporary
+folder, so that pytest removes them with its old runs (a training notebook leaves over a gigabyte of checkpoints)."""
+import json, os, subprocess
 
 import pytest
 
@@ -23,14 +26,15 @@ def test_notebooks_found():
     assert SLOW, "some notebook marks its long cells #| slow"
 
 
-def nbdev_test(nb, *flags):
-    r = subprocess.run(['nbdev-test', *flags, str(nb.relative_to(ROOT))], cwd=ROOT, capture_output=True, text=True, timeout=1500)
+def nbdev_test(nb, tmp, *flags):
+    env = {**os.environ, 'TMPDIR': str(tmp)}
+    r = subprocess.run(['nbdev-test', *flags, str(nb.relative_to(ROOT))], cwd=ROOT, capture_output=True, text=True, timeout=1500, env=env)
     assert r.returncode == 0 and 'Success' in r.stdout, f"{nb.name} failed:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
 
 
 @pytest.mark.parametrize('nb', NBS, ids=[p.stem for p in NBS])
-def test_notebook(nb): nbdev_test(nb)
+def test_notebook(nb, tmp_path): nbdev_test(nb, tmp_path)
 
 
 @pytest.mark.parametrize('nb', SLOW, ids=[p.stem for p in SLOW])
-def test_notebook_slow_cells(nb): nbdev_test(nb, '--flags', 'slow')
+def test_notebook_slow_cells(nb, tmp_path): nbdev_test(nb, tmp_path, '--flags', 'slow')
