@@ -6,9 +6,9 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/data.html.md"""
 
 # %% auto #0
 __all__ = ['CLASSES_FILE', 'IMG_EXTS', 'COMPETITION', 'LAYOUT', 'read_rle_csv', 'read_class_names', 'class_count',
-           'write_class_names', 'list_images', 'classes', 'class_names', 'image_shape', 'image_shapes', 'typical_shape',
-           'header_sizes', 'common_shape', 'read_labels', 'label_counts', 'get_masks', 'labels2rows', 'check_dataset',
-           'class_sets', 'get_folds', 'image_hash', 'duplicate_groups', 'KaggleError', 'check_layout',
+           'write_class_names', 'SharedDict', 'list_images', 'classes', 'class_names', 'image_shape', 'image_shapes',
+           'typical_shape', 'header_sizes', 'common_shape', 'read_labels', 'label_counts', 'get_masks', 'labels2rows',
+           'check_dataset', 'class_sets', 'get_folds', 'image_hash', 'duplicate_groups', 'KaggleError', 'check_layout',
            'unpack_competition', 'kaggle_api', 'download']
 
 # %% ../nbs/01_data.ipynb #e5244478
@@ -110,6 +110,10 @@ def write_class_names(path, names:list)->Path:
 # %% ../nbs/01_data.ipynb #551ce17e
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
 
+class SharedDict(dict):
+    "A per-image dict kept in `DataFrame.attrs`: shared, not copied, by the tables pandas derives from the table"
+    def __deepcopy__(self, memo): return self
+
 def list_images(folder)->list:
     "Sorted names of the image files in `folder`"
     folder = Path(folder)
@@ -186,7 +190,7 @@ def read_labels(path, # Kaggle folder (or any folder laid out the same way)
             if other: raise ValueError(f"shape {tuple(shape)} was given but {len(other)} image(s) of {folder} have another size: {listing(other, 3)}")
         else: shape = common_shape(found)
         # the table keeps one common size, and each image's own size only where it differs (none for Kaggle's data)
-        sizes = {o: s for o,s in zip(images, found) if s != shape}
+        sizes = SharedDict((o, s) for o,s in zip(images, found) if s != shape)
     elif shape is None: raise ValueError(f"cannot detect the image size without images: pass `shape=(H, W)`")
     h,w = shape = tuple(shape)
     known = set(images)

@@ -18,7 +18,7 @@ import pandas as pd
 from PIL import Image
 
 from .core import mask2rle, image_size, ImageReadError, default_names, atomic_dir, listing, progress as report_progress
-from .data import IMG_EXTS, labels2rows, class_sets, write_class_names, common_shape, image_shapes
+from .data import IMG_EXTS, SharedDict, labels2rows, class_sets, write_class_names, common_shape, image_shapes
 
 # %% ../nbs/01b_importer.ipynb #d4f60974
 MASK_EXTS = ('.png', '.bmp', '.tif', '.tiff')
@@ -163,8 +163,8 @@ def _table(rows, names, sizes, sources, **attrs):
     for c in range(1, len(names)+1): labels[str(c)] = pd.Series([r[1].get(c, '') for r in rows], dtype=str)
     shape = common_shape([sizes[o] for o in labels.ImageId]) if len(labels) else None
     other = {o: sizes[o] for o in labels.ImageId if sizes[o] != shape}
-    labels.attrs.update(class_names=names, shape=shape, sources={o: sources[o] for o in labels.ImageId}, **attrs)
-    if other: labels.attrs['sizes'] = other
+    labels.attrs.update(class_names=names, shape=shape, sources=SharedDict((o, sources[o]) for o in labels.ImageId), **attrs)
+    if other: labels.attrs['sizes'] = SharedDict(other)
     return labels
 
 # %% ../nbs/01b_importer.ipynb #64149949
