@@ -205,7 +205,7 @@ def steel_tune(
     models:Annotated[str, {'nargs': '+'}]=None, # segmentation model files or .onnx files (an ensemble is tuned as a whole)
     classifier:str=None, # classifier model file (its label thresholds are tuned too)
     tta:str='hv', # flip TTA: none, h, v or hv; stored with the parameters, so the submission uses it too
-    threshs:str='0.3 0.35 0.4 0.45 0.5 0.55 0.6 0.65 0.7 0.75 0.8', # candidate pixel thresholds
+    threshs:str='0.3 0.35 0.4 0.45 0.5 0.55 0.6 0.65 0.7 0.75 0.8', # candidate pixel thresholds (1, which switches a class off, is tried too)
     min_areas:str=None, # candidate minimum mask areas in pixels (default: 0 to 3% of the image area)
     label_threshs:str='0.3 0.4 0.5 0.6 0.7', # candidate classifier thresholds
     mix:str=None, # re-weight the score to another mix: 'lb' (Severstal's public leaderboard), or empty pairs then positive pairs per class (default: lb for Severstal's 4 classes of 256x1600, else none)
@@ -218,16 +218,13 @@ def steel_tune(
     img_dir:str='train_images', # image folder in --data
 ):
     "Tune per-class thresholds and minimum areas on the validation images of a model"
-    from steel_segmentation.inference import tune
+    from steel_segmentation.inference import tune, tune_report
     with user_errors():
         if data is None or not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: no such folder")
         mix = mix if mix is None or str(mix).lower() == 'lb' else _floats(mix, '--mix')
         r = tune(load_predictor(models, classifier, tta, None, device, threads), data, _floats(threshs, '--threshs'), min_areas and _floats(min_areas, '--min-areas'),
                  _floats(label_threshs, '--label-threshs'), mix, out, bs, workers, csv, img_dir)
-        print(r['table'].round(4).to_string())
-        print(f"validation Kaggle Dice: {r['before']:.4f} -> {r['after']:.4f}" + ('' if r['mix'] is None else
-              f"; re-weighted to {int(r['mix'][0])} empty / {', '.join(str(int(o)) for o in r['mix'][1:])} positive pairs: {r['mixed'][0]:.4f} -> {r['mixed'][1]:.4f}"))
-        if r['post']['max_classes']: print(f"at most {r['post']['max_classes']} defect class(es) per image: the largest masks are kept")
+        print(tune_report(r))
         for o in r['files']: print(o)
     return r['post']
 

@@ -16,7 +16,7 @@ from .data import read_labels, label_counts, classes, LAYOUT
 from .sample import make_sample
 from .eda import dataset_report
 from .train import train_folds
-from .inference import Predictor, tune
+from .inference import Predictor, tune, tune_report
 from .submission import write_submission, score_submission, submission_report
 
 # %% ../nbs/19_demo.ipynb #0bff996f
@@ -61,8 +61,7 @@ def run_demo(out='steel_demo', # output folder
     say(cls['summary'])
     say("\n== tuning thresholds and minimum areas on the validation images")
     t = tune(Predictor([out/'seg/model.safetensors'], out/'cls/model.safetensors', tta='hv'), data, progress=verbose)
-    say(t['table'].round(4).to_string())
-    say(f"validation Kaggle Dice: {t['before']:.4f} -> {t['after']:.4f}")
+    say(tune_report(t))
     say("\n== writing the submission")
     sub = out/'submission.csv'
     write_submission(Predictor([out/'seg/model.safetensors'], out/'cls/model.safetensors'), data, sub, progress=verbose)
