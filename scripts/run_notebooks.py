@@ -6,7 +6,7 @@ Each notebook runs top to bottom in a fresh kernel from the nbs/ folder, as `nbd
 `#| slow` included; cells marked `#| eval: false` skipped); its outputs are written back into it, then `nbdev-clean`
 strips execution counts and metadata. Figures are stored as small PNGs. A notebook that fails is left unchanged.
 tests/test_notebooks.py checks that no notebook grows over the size cap."""
-import base64, io, subprocess, sys, tempfile
+import base64, io, os, subprocess, sys, tempfile
 from pathlib import Path
 
 from PIL import Image
@@ -44,7 +44,8 @@ def shrink_figures(nb):
 def run(fn):
     nb = read_nb(fn)
     with tempfile.TemporaryDirectory(prefix='run_notebooks_') as d: # the notebook's mkdtemp() folders go, with what they hold
-        tempfile.tempdir = d
+        old = os.environ.get('TMPDIR')
+        tempfile.tempdir = os.environ['TMPDIR'] = d # in this process, and in the commands the notebook runs
         try:
             sh = CaptureShell(path=fn.parent, mpl_format='png')
             sh.run("import matplotlib.pyplot as plt; plt.rcParams['figure.dpi'] = 60")
@@ -52,7 +53,10 @@ def run(fn):
                 if c.cell_type != 'code' or skip(c): continue
                 sh.cell(c)
                 if sh.exc: raise RuntimeError(f"{fn.name}: a cell failed:\n{c.source[:300]}\n{sh.exc}")
-        finally: tempfile.tempdir = None
+        finally:
+            tempfile.tempdir = None
+            if old is None: del os.environ['TMPDIR']
+            else: os.environ['TMPDIR'] = old
     shrink_figures(nb)
     write_nb(nb, fn)
 

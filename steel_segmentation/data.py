@@ -111,7 +111,7 @@ def write_class_names(path, names:list)->Path:
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
 
 class SharedDict(dict):
-    "A per-image dict kept in `DataFrame.attrs`: shared, not copied, by the tables pandas derives from the table"
+    "A per-image dict kept in `DataFrame.attrs`: shared, not copied, by the tables pandas derives from the table (even `copy(deep=True)`): replace it, never change it in place"
     def __deepcopy__(self, memo): return self
 
 def list_images(folder)->list:

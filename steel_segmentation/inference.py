@@ -75,7 +75,7 @@ def postprocess(probs:np.ndarray, # (C, H, W) probabilities of one image
     "Per class: threshold, small components removed, small masks dropped, classes the classifier rules out blanked; then the per-image class limit"
     out = np.zeros(probs.shape, bool)
     for c in range(len(probs)):
-        if presence is not None and presence[c] < post['label_thresh'][c]: continue
+        if post['thresh'][c] >= OFF or (presence is not None and presence[c] < post['label_thresh'][c]): continue
         m = remove_small(probs[c] > post['thresh'][c], int(post['min_size'][c]))
         if m.sum() >= post['min_area'][c]: out[c] = m
     if post.get('max_classes'): out[over_limit(out.reshape(len(out), -1).sum(1), post['max_classes'])] = False
@@ -278,6 +278,7 @@ def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
             true[i] = t.reshape(c, -1).sum(1)
             if pr is not None: pres[i] = pr[j]
             for k,th in enumerate(threshs):
+                if th >= OFF: continue # switched off: nothing predicted (an engine's sigmoid may round up to just above 1)
                 m = p[j] > th
                 area[i, :, k] = m.reshape(c, -1).sum(1)
                 inter[i, :, k] = (m & t).reshape(c, -1).sum(1)
@@ -322,6 +323,7 @@ def search(stats:dict, # from `tune_stats`
                 for lt in lts:
                     v = score(ci, ti, ma, lt).mean()
                     if v > top[0] + 1e-12: top = (v, ti, ma, lt)
+        if th[top[1]] >= OFF: top = (top[0], top[1], start['min_area'][ci], start['label_thresh'][ci]) # the rest is moot: kept as it was
         best['thresh'][ci],best['min_area'][ci] = float(th[top[1]]),float(top[2])
         if pres is not None: best['label_thresh'][ci] = float(top[3])
         rows.append({'class': str(ci+1), 'positive pairs': int((true[:, ci] > 0).sum()), 'dice before': before, 'dice after': top[0],

@@ -638,8 +638,9 @@ class SteelDistributedTrainer(DistributedTrainer):
     def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else DeviceDistributedDL(dl, device=self.learn.model.device)
 
 def end_distrib():
-    "Destroy the default process group if there is one (registered by `distrib_ctx` to run at exit)"
-    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+    "Destroy the default gloo process group if there is one (registered by `distrib_ctx` to run at exit)"
+    # gloo only: it tears down locally, while destroying an nccl group can wait on ranks that failed
+    if dist.is_available() and dist.is_initialized() and dist.get_backend() == 'gloo': dist.destroy_process_group()
 
 @contextmanager
 def distrib_ctx(learn:Learner, sync_bn:bool=None):
