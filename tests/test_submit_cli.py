@@ -69,7 +69,12 @@ def test_tune_and_predict_commands(setup, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'dice before' in r.stdout and 'validation Kaggle Dice' in r.stdout
     post = json.loads((tmp_path/'post.json').read_text())
-    assert read_config(m)['post'] == post and post['min_area'][0] in (0, 100, 1000)
+    # every class's minimum area is a candidate or its starting value (kept as it was when the class is switched off)
+    from steel_segmentation.inference import post_params, OFF
+    start = post_params(cfg.get('post'), 4)
+    assert read_config(m)['post'] == post
+    for t, ma, ma0 in zip(post['thresh'], post['min_area'], start['min_area']):
+        assert ma in (0, 100, 1000, ma0) and (t < OFF or ma == ma0), (post, start)
     imgs = sorted((data/'test_images').iterdir())[:2]
     r = subprocess.run(['steel-predict', *map(str, imgs), '--model', str(m), '--out', str(tmp_path/'pred')],
                        capture_output=True, text=True, timeout=600, cwd=ROOT)
