@@ -37,6 +37,21 @@ def dl_rate(dl):
     return n/(time.perf_counter() - t)
 
 
+def best_rates(rounds, **runs):
+    "The best rate of each run (a function returning images/s), the runs interleaved round by round"
+    res = {k: [] for k in runs}
+    for _ in range(rounds):
+        for k, f in runs.items(): res[k].append(f())
+    return {k: max(v) for k, v in res.items()}
+
+
+def without_fast_path(dl):
+    "The DataLoader's rate with PIL decoding JPEGs too"
+    fast, C.simplejpeg = C.simplejpeg, None
+    try: return dl_rate(dl)
+    finally: C.simplejpeg = fast
+
+
 def mixed_sizes(folder, n):
     "N images of sizes 64..99 px a side, every other one with a 10-pixel mask of class 1"
     rng = np.random.default_rng(0)
@@ -61,13 +76,8 @@ def bench_mixed(n, bs, rounds):
         labels.attrs['sizes'] = dict(labels.attrs['sizes']) # as a plain dict, as before SharedDict
         plain = T.SteelDataLoaders.from_labels(labels, path/'train_images', **kw)
         fns = [path/'train_images'/o for o in dls.labels.ImageId[dls.folds != 0]]
-        res = {k: [] for k in ('pil', 'dl', 'plain')}
-        for _ in range(rounds):
-            res['pil'].append(pil_rate(fns))
-            res['dl'].append(dl_rate(dls.train))
-            res['plain'].append(dl_rate(plain.train))
-        best = {k: max(v) for k, v in res.items()}
-        print(f"{len(fns)} images of {len(set(dls.labels.attrs['sizes'].values())) + 1} sizes, crop 64x64, bs {bs}, best of {rounds} rounds")
+        best = best_rates(rounds, pil=lambda: pil_rate(fns), dl=lambda: dl_rate(dls.train), plain=lambda: dl_rate(plain.train))
+        print(f"{len(dls.labels)} images of {len(set(dls.labels.attrs['sizes'].values())) + 1} sizes ({len(fns)} in the training fold), crop 64x64, bs {bs}, best of {rounds} rounds")
         print(f"  bare PIL decode           {best['pil']:7.1f} img/s")
         print(f"  DataLoader, 1 process     {best['dl']:7.1f} img/s   ratio {best['dl']/best['pil']:.2f}")
         print(f"  the same, sizes as a dict {best['plain']:7.1f} img/s   ratio {best['plain']/best['pil']:.2f}  "
@@ -87,15 +97,8 @@ def main():
     dls = {w: T.SteelDataLoaders.from_path(path, num_workers=w, **kw) for w in (0, 2)}
     fns = [path/'train_images'/o for o in dls[0].labels.ImageId[dls[0].folds != 0]]
     fast = C.simplejpeg
-    res = {k: [] for k in ('pil', 'dl', 'dl2', 'dl_pil')}
-    for _ in range(args.rounds):
-        res['pil'].append(pil_rate(fns))
-        res['dl'].append(dl_rate(dls[0].train))
-        res['dl2'].append(dl_rate(dls[2].train))
-        C.simplejpeg = None
-        try: res['dl_pil'].append(dl_rate(dls[0].train))
-        finally: C.simplejpeg = fast
-    best = {k: max(v) for k, v in res.items()}
+    best = best_rates(args.rounds, pil=lambda: pil_rate(fns), dl=lambda: dl_rate(dls[0].train), dl2=lambda: dl_rate(dls[2].train),
+                      dl_pil=lambda: without_fast_path(dls[0].train))
     print(f"{len(fns)} images of {dls[0].labels.attrs['shape'][0]}x{dls[0].labels.attrs['shape'][1]}, crop {args.crop}, bs {args.bs}, "
           f"best of {args.rounds} rounds (JPEG fast path: {'simplejpeg' if fast else 'not installed'})")
     print(f"  bare PIL decode           {best['pil']:7.1f} img/s")
