@@ -170,7 +170,7 @@ from typing import Annotated
 
 @call_parse
 def steel_app(
-    model:Annotated[str, {'nargs': '+'}]=None, # model file(s) (.safetensors) or .onnx file(s)
+    model:Annotated[str, {'nargs': '+', 'required': True}]=None, # model file(s) (.safetensors) or .onnx file(s) (required)
     classifier:str=None, # classifier model file
     labels:str=None, # train.csv whose true masks are shown beside the prediction
     examples:str=None, # folder of example images (default: the built-in sample's test images)

@@ -48,7 +48,7 @@ def user_errors():
 # %% ../nbs/20_cli.ipynb #4417d06e
 @call_parse
 def steel_sample(
-    path:str, # folder to create
+    path:str, # folder to create (required)
     n_train:int=40, # number of training images
     n_test:int=10, # number of test images
     size:str='256x1600', # image size, HxW
@@ -79,13 +79,13 @@ def steel_download(
 # %% ../nbs/20_cli.ipynb #f9a2818b
 @call_parse
 def steel_import(
-    src:Annotated[str, {'opt': False, 'nargs': '?'}]=None, # folder with images/ and masks/, or one folder per class
-    dst:Annotated[str, {'opt': False, 'nargs': '?'}]=None, # folder to write in the Kaggle layout
+    src:str, # folder with images/ and masks/, or one folder per class (required)
+    dst:str, # folder to write in the Kaggle layout (required)
     classes:str=None, # class names in class-index order, comma-separated (default: from the data)
     test_size:float=0., # share of the images held out as a test set (test_images/, test_labels.csv)
     seed:int=42, # seed of the test split
-    images:str=None, # image folder in SRC (default images)
-    masks:str=None, # mask folder in SRC (default masks)
+    images:str=None, # image folder in SRC (default: images)
+    masks:str=None, # mask folder in SRC (default: masks)
     unmasked:str='error', # images without a mask: error, or defect-free
     free:str=None, # one folder per class: folders of defect-free images, comma-separated (default: those whose masks are all empty)
     overwrite:bool=False, # replace a previous import in DST
@@ -93,7 +93,6 @@ def steel_import(
     "Import a folder of images and masks into the Kaggle layout"
     from steel_segmentation.importer import import_masks
     with user_errors():
-        if src is None or dst is None: raise ValueError("give the source folder and the destination folder: steel-import SRC DST")
         p = import_masks(src, dst, classes, test_size if test_size < 1 else int(test_size), seed, images, masks, unmasked, free, overwrite)
         for o in ('train.csv', 'train_images', 'classes.txt', 'test_images', 'test_labels.csv', 'sample_submission.csv'): print(p/o)
     return p
@@ -102,20 +101,18 @@ def steel_import(
 @call_parse
 @delegates(train_folds, but=['data', 'out', 'folds', 'crop', 'valid_crop', 'resize', 'pretrained', 'check'])
 def steel_train(
-    data:str=None, # dataset folder in the Kaggle layout (train.csv, train_images/)
+    data:Annotated[str, {'required': True}]=None, # dataset folder in the Kaggle layout (train.csv, train_images/) (required)
     out:str='runs/steel', # output folder (one subfolder per fold with --fold all)
     fold:str='0', # validation fold, or 'all' to train every fold in turn
     crop:str=None, # training crop HxW, multiples of 32 (default: the largest inside the resized image, at most 256x512)
     valid_crop:str=None, # validation crop HxW (default: whole images)
     resize:str=None, # HxW, multiples of 32: every image resized to it for training and prediction (default: images keep their sizes)
-    pretrained:bool=False, # start from ImageNet weights (the default; downloads them once)
-    no_pretrained:bool=False, # start from random weights (offline machines, tests)
+    no_pretrained:bool=False, # start from random weights instead of ImageNet weights, which are downloaded once (offline machines, tests)
     no_check:bool=False, # skip the pass over every image before training
     **kwargs):
     "Train a segmentation model or a defect classifier on a Kaggle-layout folder"
     with user_errors():
         if data is None: raise ValueError("--data is required: a folder in the Kaggle layout (train.csv, train_images/)")
-        if pretrained and no_pretrained: raise ValueError("--pretrained and --no-pretrained contradict each other")
         if str(fold) != 'all' and not str(fold).isdigit(): raise ValueError(f"--fold must be 'all' or a number, got {fold!r}")
         size = lambda s: None if s is None else parse_size(s)
         runs = train_folds(data, out, fold if fold == 'all' else int(fold), crop=size(crop), valid_crop=size(valid_crop), resize=size(resize),
@@ -127,8 +124,8 @@ def steel_train(
 # %% ../nbs/20_cli.ipynb #f307b934
 @call_parse
 def steel_submit(
-    data:str=None, # folder with the test images (and sample_submission.csv)
-    models:Annotated[str, {'nargs': '+'}]=None, # segmentation model files, or .onnx files from steel-export (several: an ensemble)
+    data:Annotated[str, {'required': True}]=None, # folder with the test images (and sample_submission.csv) (required)
+    models:Annotated[str, {'nargs': '+', 'required': True}]=None, # segmentation model files, or .onnx files from steel-export (several: an ensemble) (required)
     classifier:str=None, # classifier model file, to blank the classes it rules out
     tta:str=None, # flip TTA: none, h, v or hv (default: the one the first model file was tuned with)
     post:str=None, # JSON file of post-processing parameters (default: the first model file's)
@@ -158,8 +155,8 @@ def steel_submit(
 
 @call_parse
 def steel_predict(
-    images:Annotated[str, {'opt': False, 'nargs': '+'}]=None, # image files
-    model:Annotated[str, {'nargs': '+'}]=None, # segmentation model file(s), or .onnx file(s)
+    images:Annotated[str, {'opt': False, 'nargs': '+'}]=None, # image files (required)
+    model:Annotated[str, {'nargs': '+', 'required': True}]=None, # segmentation model file(s), or .onnx file(s) (required)
     classifier:str=None, # classifier model file
     tta:str=None, # flip TTA: none, h, v or hv (default: the one the model file was tuned with)
     post:str=None, # JSON file of post-processing parameters
@@ -179,7 +176,7 @@ def steel_predict(
 # %% ../nbs/20_cli.ipynb #36ed7128
 @call_parse
 def steel_export(
-    models:Annotated[str, {'opt': False, 'nargs': '*'}]=None, # segmentation model files (several: one averaged ensemble)
+    models:Annotated[str, {'opt': False, 'nargs': '+'}]=None, # segmentation model files (several: one averaged ensemble) (required)
     out:str='model.onnx', # the .onnx file to write
     classifier:str=None, # classifier model file, exported into the same graph
     opset:int=18, # ONNX opset (18 or newer)
@@ -201,14 +198,15 @@ def _floats(s, what):
 
 @call_parse
 def steel_tune(
-    data:str=None, # dataset folder the models were trained on (train.csv, train_images/)
-    models:Annotated[str, {'nargs': '+'}]=None, # segmentation model files or .onnx files (an ensemble is tuned as a whole)
+    data:Annotated[str, {'required': True}]=None, # dataset folder the models were trained on (train.csv, train_images/) (required)
+    models:Annotated[str, {'nargs': '+', 'required': True}]=None, # segmentation model files or .onnx files (an ensemble is tuned as a whole) (required)
     classifier:str=None, # classifier model file (its label thresholds are tuned too)
     tta:str='hv', # flip TTA: none, h, v or hv; stored with the parameters, so the submission uses it too
     threshs:str='0.3 0.35 0.4 0.45 0.5 0.55 0.6 0.65 0.7 0.75 0.8', # candidate pixel thresholds (1, which switches a class off, is tried too)
     min_areas:str=None, # candidate minimum mask areas in pixels (default: 0 to 3% of the image area)
     label_threshs:str='0.3 0.4 0.5 0.6 0.7', # candidate classifier thresholds
     mix:str=None, # re-weight the score to another mix: 'lb' (Severstal's public leaderboard), or empty pairs then positive pairs per class (default: lb for Severstal's 4 classes of 256x1600, else none)
+    min_gain:float=2., # a setting replaces predicting nothing, or the one before, only when it gains more than this many (image, class) pairs' Dice
     bs:int=8, # images per batch
     workers:int=0, # image-reading worker processes
     device:str='cpu', # torch device
@@ -223,7 +221,7 @@ def steel_tune(
         if data is None or not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: no such folder")
         mix = mix if mix is None or str(mix).lower() == 'lb' else _floats(mix, '--mix')
         r = tune(load_predictor(models, classifier, tta, None, device, threads), data, _floats(threshs, '--threshs'), min_areas and _floats(min_areas, '--min-areas'),
-                 _floats(label_threshs, '--label-threshs'), mix, out, bs, workers, csv, img_dir)
+                 _floats(label_threshs, '--label-threshs'), mix, out, min_gain, bs, workers, csv, img_dir)
         print(tune_report(r))
         for o in r['files']: print(o)
     return r['post']

@@ -355,7 +355,7 @@ def import_masks(src, # folder with images/ and masks/
                  classes=None, # class names in class-index order (default: from the data)
                  test_size=0., # share (or number) of images held out as a test set
                  seed:int=42, # seed of the test split
-                 images:str=None, masks:str=None, # image and mask folders in `src` (default images/, masks/)
+                 images:str=None, masks:str=None, # image and mask folders in `src` (default: images/, masks/)
                  unmasked:str='error', # images without a mask: 'error' or 'defect-free'
                  free=None, # one folder per class: the folders of defect-free images (default: those without any defect)
                  overwrite:bool=False, # replace a previous import in `dst`

@@ -56,7 +56,7 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                 encoder:str='resnet34', # smp encoder
                 mode:str='multilabel', # multilabel (sigmoid per class) or softmax (background + classes)
                 loss:str=None, # bce, dice, bce_dice, focal, tversky, lovasz, ce, ce_dice (default: bce_dice, or ce_dice in softmax mode)
-                epochs:int=None, # epochs (default 10, unless minutes)
+                epochs:int=None, # epochs (default: 10, unless minutes)
                 minutes:float=None, # time budget instead of epochs (with several folds: for all of them together)
                 lr:float=None, # peak learning rate (default: 1e-3 with pretrained weights, 3e-3 from scratch)
                 lr_find:bool=False, # choose the learning rate with fastai's learning-rate finder instead
@@ -66,7 +66,7 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                 scale:float=None, # resize factor of the images for training and prediction (default: 1 on a GPU; on a CPU the shorter side about 160 px)
                 resize=None, # (H, W), multiples of 32: every image resized to it for training and prediction (default: images keep their sizes)
                 pad:str='zeros', # padding of whole images to multiples of 32: zeros, reflect or replicate
-                progressive:float=None, # progressive resizing: start at this scale, end at scale (default on a CPU without scale: shorter side about 96 px)
+                progressive:float=None, # progressive resizing: start at this scale, end at scale (default: on a CPU without scale, the shorter side about 96 px)
                 progressive_share:float=0.5, # share of the training time (of the epochs without minutes) at the progressive scale
                 valid_crop=None, # validation crop (H, W) (default: whole images)
                 p_defect:float=0., # probability of centring a training crop on a defect (more defects seen, more false positives)
@@ -87,7 +87,7 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                 csv:str='train.csv', # labels file in data
                 img_dir:str='train_images', # image folder in data
                 n_classes:int=None, # number of classes (default: the names in classes.txt, else the largest ClassId)
-                classes:str=None, # class names for reports and the model file (a list or 'a,b,c'; default: those of classes.txt, else 'class 1', ...)
+                classes:str=None, # class names for reports and the model file, a list or 'a,b,c' (default: those of classes.txt, else 'class 1', ...)
                )->list: # per fold: {'fold', 'dir', 'files', 'summary'}
     "Train one or several folds of a dataset, checked first, to a number of epochs or a time budget, with reports"
     import pandas as pd, torch
@@ -116,7 +116,10 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
     for d in dirs:
         if not resume and ((d/'model.safetensors').exists() or (d/'checkpoint.pth').exists()):
             raise FileExistsError(f"{d} already holds a run: resume it (resume=True, --resume), or choose another output folder")
+    # a finished fold has its report and no checkpoint (removed once the report is written: the model file is the result);
     # with several folds, folds not started yet start afresh and finished ones are left as they are
+    done = [resume and _finished(d) for d in dirs]
+    if resume and all(done): raise FileNotFoundError(f"nothing to resume: the run in {', '.join(map(str, dirs))} has finished")
     if resume and not any((d/'checkpoint.pth').exists() for d in dirs): raise FileNotFoundError(f"nothing to resume: no checkpoint in {', '.join(map(str, dirs))}")
     if pretrained and encoder_weights is None: # an offline machine fails now, not after reading every image
         create_model(arch, encoder, 1) if task == 'seg' else create_classifier(encoder, 1)
@@ -132,6 +135,9 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
     stages = None if progressive is None else [(progressive, progressive_share), (scale, 1 - progressive_share)]
     res,used = [],0.
     for i,(k,d) in enumerate(zip(ks, dirs)):
+        if done[i]:
+            if not rank_distrib(): res.append(_result(k, d, task))
+            continue
         set_seed(seed)
         dls = SteelDataLoaders.from_path(data, csv=csv, img_dir=img_dir, n_classes=n_classes, class_names=classes, bs=bs, crop=crop, fold=k, n_folds=n_folds,
                                          seed=seed, balanced=balanced, num_workers=workers, mode=mode, channels=channels,
@@ -149,9 +155,19 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
         used += getattr(learn, 'seconds', 0.)
         if rank_distrib(): continue
         training_report(learn, d/'report.png')
-        log = pd.read_csv(d/'log.csv')
-        took = f"; {len(log)} epochs in {log.elapsed.iloc[-1]/60:.1f} min" + (f" (budget {learn.clock['minutes']:.1f} min)" if learn.clock.get('minutes') else '')
-        if task == 'seg': line = f"fold {k}: best kaggle_dice {log.kaggle_dice.max():.4f} (all-empty baseline {log.empty_dice.iloc[-1]:.4f}){took}"
-        else: line = f"fold {k}: best f1_score {log.f1_score.max():.4f}, accuracy {log.accuracy.max():.4f} (majority baseline {log.majority_accuracy.iloc[-1]:.4f}){took}"
-        res.append({'fold': k, 'dir': d, 'files': [d/'model.safetensors', d/'log.csv', d/'report.png'], 'summary': line})
+        (d/'checkpoint.pth').unlink(missing_ok=True) # finished: only an unfinished run needs it to resume
+        res.append(_result(k, d, task, learn.clock.get('minutes')))
     return res
+
+def _finished(d:Path)->bool:
+    "Whether the run in `d` finished: model, log and report written, the checkpoint removed"
+    return all((d/o).exists() for o in ('model.safetensors', 'log.csv', 'report.png')) and not (d/'checkpoint.pth').exists()
+
+def _result(k, d, task, minutes=None)->dict:
+    "A finished fold's files and its one-line summary, from its log"
+    import pandas as pd
+    log = pd.read_csv(d/'log.csv')
+    took = f"; {len(log)} epochs in {log.elapsed.iloc[-1]/60:.1f} min" + (f" (budget {minutes:.1f} min)" if minutes else '')
+    if task == 'seg': line = f"fold {k}: best kaggle_dice {log.kaggle_dice.max():.4f} (all-empty baseline {log.empty_dice.iloc[-1]:.4f}){took}"
+    else: line = f"fold {k}: best f1_score {log.f1_score.max():.4f}, accuracy {log.accuracy.max():.4f} (majority baseline {log.majority_accuracy.iloc[-1]:.4f}){took}"
+    return {'fold': k, 'dir': d, 'files': [d/'model.safetensors', d/'log.csv', d/'report.png'], 'summary': line}
