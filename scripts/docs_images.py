@@ -64,7 +64,7 @@ def main():
         d = Path(d)
         r = run_demo(d/'demo', verbose=False) # what steel-demo does with its defaults
         demo = d/'demo'
-        dls = SteelDataLoaders.from_path(demo/'sample', bs=4, crop=(128, 256), p_defect=1., balanced=True) # crops on defects, classes drawn equally often
+        dls = SteelDataLoaders.from_path(demo/'sample', bs=4, crop=(64, 256), p_defect=1., balanced=True) # crops on defects, classes drawn equally often
         dls.show_batch(max_n=4, figsize=(10, 4))
         plt.savefig(d/'batch.png', dpi=90, bbox_inches='tight'); plt.close('all')
         app_screenshot(demo/'seg'/'model.safetensors', demo/'sample', d/'app.png')

@@ -230,15 +230,17 @@ def steel_tune(
 @call_parse
 def steel_demo(
     out:str='steel_demo', # output folder
-    n_train:int=80, # training images in the sample
-    n_test:int=20, # test images in the sample
-    size:str='128x800', # image size, HxW
-    epochs:int=8, # training epochs of the segmentation model (the classifier gets 1.5 times as many)
+    n_train:int=200, # training images in the sample
+    n_test:int=40, # test images in the sample
+    size:str='64x400', # image size, HxW
+    epochs:int=12, # training epochs of the segmentation model and of the classifier
     seed:int=0, # seed of the sample
+    precision:str='auto', # training batches: auto (bfloat16 where the CPU has it natively, else float32), fp32 or bf16
 ):
     "Train, tune and submit on the built-in sample, score the submission and draw a report"
     from steel_segmentation.demo import run_demo
     with user_errors():
-        r = run_demo(out, n_train, n_test, parse_size(size), epochs, seed)
+        r = run_demo(out, n_train, n_test, parse_size(size), epochs, seed, precision)
         for o in r['files']: print(o)
+        print(r['verdict']) # the last line: where the result stands
     return r['score'],r['empty']
