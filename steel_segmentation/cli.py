@@ -99,7 +99,7 @@ def steel_import(
 
 # %% ../nbs/20_cli.ipynb #f2e3ff72
 @call_parse
-@delegates(train_folds, but=['data', 'out', 'folds', 'crop', 'valid_crop', 'resize', 'pretrained', 'check'])
+@delegates(train_folds, but=['data', 'out', 'folds', 'crop', 'valid_crop', 'resize', 'pretrained', 'check', 'model_kwargs'])
 def steel_train(
     data:Annotated[str, {'required': True}]=None, # dataset folder in the Kaggle layout (train.csv, train_images/) (required)
     out:str='runs/steel', # output folder (one subfolder per fold with --fold all)

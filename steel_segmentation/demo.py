@@ -66,7 +66,9 @@ def run_demo(out='steel_demo', # output folder
     # the images at their own scale (the synthetic defects are thin); defects in every batch (see above)
     common = dict(bs=8, crop=crop, scale=1., precision=precision, pretrained=False, balanced=True)
     say("\n== training the segmentation model")
-    seg = train_folds(data, out/'seg', arch='unet', encoder='resnet18', epochs=epochs, lr=3e-3, min_area=30, p_defect=0.5, **common)[0]
+    # kept: the model of the lowest validation loss. Crops on defects and balanced classes make the model mark too much at
+    # first, which a Dice at a fixed threshold punishes; it would keep an early, barely trained model, which the tuning cannot mend
+    seg = train_folds(data, out/'seg', arch='unet', encoder='resnet18', epochs=epochs, lr=3e-3, min_area=30, p_defect=0.5, monitor='valid_loss', **common)[0]
     say(seg['summary'])
     say("\n== training the defect classifier")
     # a ResNet-10 (timm's resnet10t): as good a judge of presence here as a ResNet-18, at under half its 45 MB

@@ -413,7 +413,7 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
          out=None, # JSON file for the parameters (default: post.json beside the first model file)
          min_gain:float=MIN_GAIN, # pairs' worth of Dice a setting must gain to replace predicting nothing or the current one
          bs:int=8, workers:int=0, csv:str='train.csv', img_dir:str='train_images', progress:bool=True,
-        )->dict: # post (the parameters), table (per class), before/after (scores), mix (re-weighted scores or None), min_gain, pairs, files
+        )->dict: # post (the parameters), table (per class), before/after (scores), mix (re-weighted scores or None), empty (predicting nothing), min_gain, pairs, files
     "Tune per-class thresholds and minimum areas on the validation images of a model and store them"
     from steel_segmentation.data import read_labels, get_masks, typical_shape
     data = Path(data)
@@ -446,11 +446,12 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
     with atomic_file(out) as tmp: tmp.write_text(json.dumps(best, indent=1))
     files = [out] + ([store_post(fns[0], best, pred.tta)] if len(fns) == 1 else [])
     return {'post': best, 'table': tab, 'before': float(before.mean()), 'after': float(after.mean()), 'mix': mix, 'mixed': mixed,
-            'min_gain': float(min_gain), 'pairs': len(valid), 'files': files}
+            'empty': float((stats['true'] == 0).mean()), 'min_gain': float(min_gain), 'pairs': len(valid), 'files': files}
 
 def tune_report(r:dict)->str:
     "What `tune` found, as `steel-tune` prints it: the table per class, the scores, the class limit and the classes switched off"
-    lines = [r['table'].round(4).to_string(), f"validation Kaggle Dice: {r['before']:.4f} -> {r['after']:.4f}" + ('' if r['mix'] is None else
+    lines = [r['table'].round(4).to_string(), f"validation Kaggle Dice: {r['before']:.4f} -> {r['after']:.4f}"
+             + ('' if r.get('empty') is None else f" (predicting nothing: {r['empty']:.4f})") + ('' if r['mix'] is None else
              f"; re-weighted to {int(r['mix'][0])} empty / {', '.join(str(int(o)) for o in r['mix'][1:])} positive pairs: {r['mixed'][0]:.4f} -> {r['mixed'][1]:.4f}")]
     g,n = r.get('min_gain', 0.),r.get('pairs', 0)
     if g and n: lines.append(f"a setting replaced predicting nothing, or the one before, only when it gained more than {g:g} pairs' Dice "

@@ -15,14 +15,15 @@ PRECISIONS = ('auto', 'fp32', 'bf16')
 
 def _check_options(task, arch, encoder, mode, loss, epochs, minutes, lr, schedule, bs, crop, valid_crop, scale, pad,
                    progressive, progressive_share, accum, fp16, channels, p_defect, thresh, min_area, workers, encoder_weights,
-                   precision='auto', resize=None):
+                   precision='auto', resize=None, monitor='kaggle_dice'):
     "Every option checked with the library's own checks, before any image is read"
     import torch
     from steel_segmentation.core import check_mode, mult32
     from steel_segmentation.models import check_arch, check_encoder, PAD_MODES
     from steel_segmentation.losses import get_loss
-    from steel_segmentation.learner import check_fit, TASKS
+    from steel_segmentation.learner import check_fit, check_monitor, TASKS
     if task not in TASKS: raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    check_monitor(task, monitor)
     check_mode(mode)
     if task == 'cls' and mode != 'multilabel': raise ValueError("task 'cls' trains a multi-label classifier: use mode multilabel")
     if task == 'seg':
@@ -53,6 +54,7 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                 folds=0, # validation fold, a list of them, or 'all'
                 task:str='seg', # seg (segmentation model) or cls (defect classifier)
                 arch:str='unet', # smp architecture: unet, fpn, unetplusplus, deeplabv3plus, linknet, pspnet, ...
+                model_kwargs:dict=None, # options of the smp architecture, e.g. {'decoder_channels': (128, 64, 32, 16, 8)} (kept in the model file)
                 encoder:str='resnet34', # smp encoder
                 mode:str='multilabel', # multilabel (sigmoid per class) or softmax (background + classes)
                 loss:str=None, # bce, dice, bce_dice, focal, tversky, lovasz, ce, ce_dice (default: bce_dice, or ce_dice in softmax mode)
@@ -78,6 +80,7 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                 accum:int=1, # accumulate gradients over this many batches
                 pretrained:bool=True, # start from ImageNet weights (downloaded once)
                 encoder_weights:str=None, # local weights file for the encoder instead of downloading
+                monitor:str=None, # what picks the saved model: kaggle_dice or valid_loss (seg), f1_score, accuracy or valid_loss (cls) (default: kaggle_dice, f1_score)
                 thresh:float=0.5, # pixel (or presence) threshold of the validation metric
                 min_area:int=0, # minimum mask area of the validation metric
                 seed:int=42, # seed of the folds and of training
@@ -99,9 +102,10 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
     from steel_segmentation.learner import (segmentation_learner, classifier_learner, fit_steel, distrib_ctx, cpu_scales, cpu_bf16_supported,
                                             training_report)
     if loss is None: loss = 'ce_dice' if mode == 'softmax' else 'bce_dice'
+    if monitor is None: monitor = 'kaggle_dice' if task == 'seg' else 'f1_score'
     _check_options(task, arch, encoder, mode, loss, epochs, minutes, lr, schedule, bs, crop, valid_crop, scale, pad,
                    progressive, progressive_share, accum, fp16, channels, p_defect, thresh, min_area, workers, encoder_weights,
-                   precision, resize)
+                   precision, resize, monitor)
     bf16 = precision == 'bf16' or (precision == 'auto' and not fp16 and not torch.cuda.is_available() and cpu_bf16_supported())
     data = Path(data)
     if not data.is_dir(): raise FileNotFoundError(f"data folder not found: {data}")
@@ -136,7 +140,7 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
     res,used = [],0.
     for i,(k,d) in enumerate(zip(ks, dirs)):
         if done[i]:
-            if not rank_distrib(): res.append(_result(k, d, task))
+            if not rank_distrib(): res.append(_result(k, d, task, monitor=monitor))
             continue
         set_seed(seed)
         dls = SteelDataLoaders.from_path(data, csv=csv, img_dir=img_dir, n_classes=n_classes, class_names=classes, bs=bs, crop=crop, fold=k, n_folds=n_folds,
@@ -144,8 +148,8 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                                          p_defect=p_defect, valid_crop=valid_crop, scale=scale, resize=resize)
         kw = dict(pretrained=pretrained, encoder_weights=encoder_weights, out=d, fp16=fp16, bf16=bf16, accum=accum)
         # a fresh model for every fold: nothing learnt on one fold's validation images leaks into another's
-        if task == 'seg': learn = segmentation_learner(dls, arch, encoder, loss, thresh=thresh, min_area=min_area, pad=pad, **kw)
-        else: learn = classifier_learner(dls, encoder, thresh=thresh, **kw)
+        if task == 'seg': learn = segmentation_learner(dls, arch, encoder, loss, thresh=thresh, min_area=min_area, pad=pad, model_kwargs=model_kwargs, monitor=monitor, **kw)
+        else: learn = classifier_learner(dls, encoder, thresh=thresh, monitor=monitor, **kw)
         again = resume and (d/'checkpoint.pth').exists()
         # the budget is shared by the folds still to train; a resumed fold keeps the budget it started with
         share = None if minutes is None or (again and len(ks) > 1) else (minutes - used/60)/(len(ks) - i)
@@ -156,18 +160,21 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
         if rank_distrib(): continue
         training_report(learn, d/'report.png')
         (d/'checkpoint.pth').unlink(missing_ok=True) # finished: only an unfinished run needs it to resume
-        res.append(_result(k, d, task, learn.clock.get('minutes')))
+        res.append(_result(k, d, task, learn.clock.get('minutes'), monitor))
     return res
 
 def _finished(d:Path)->bool:
     "Whether the run in `d` finished: model, log and report written, the checkpoint removed"
     return all((d/o).exists() for o in ('model.safetensors', 'log.csv', 'report.png')) and not (d/'checkpoint.pth').exists()
 
-def _result(k, d, task, minutes=None)->dict:
+def _result(k, d, task, minutes=None, monitor=None)->dict:
     "A finished fold's files and its one-line summary, from its log"
     import pandas as pd
     log = pd.read_csv(d/'log.csv')
     took = f"; {len(log)} epochs in {log.elapsed.iloc[-1]/60:.1f} min" + (f" (budget {minutes:.1f} min)" if minutes else '')
     if task == 'seg': line = f"fold {k}: best kaggle_dice {log.kaggle_dice.max():.4f} (all-empty baseline {log.empty_dice.iloc[-1]:.4f}){took}"
     else: line = f"fold {k}: best f1_score {log.f1_score.max():.4f}, accuracy {log.accuracy.max():.4f} (majority baseline {log.majority_accuracy.iloc[-1]:.4f}){took}"
+    if monitor == 'valid_loss' and log.valid_loss.notna().any(): # the kept model is not the one of the best metric: say which it is
+        e = int(log.valid_loss.idxmin())
+        line += f"; kept: epoch {log.epoch[e]}, lowest valid_loss {log.valid_loss[e]:.4f}"
     return {'fold': k, 'dir': d, 'files': [d/'model.safetensors', d/'log.csv', d/'report.png'], 'summary': line}

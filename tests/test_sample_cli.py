@@ -1,5 +1,5 @@
 "steel-sample and steel-demo as a user runs them: console scripts in a subprocess."
-import subprocess
+import subprocess, sys
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +59,9 @@ def test_steel_demo(tmp_path):
     import re
     from conftest import user_env
     env = {**user_env(), 'ATEN_CPU_CAPABILITY': 'avx2', 'ONEDNN_MAX_CPU_ISA': 'AVX2'}
+    # the variables do switch the kernels: ATen's dispatch says AVX2, and oneDNN no longer offers native bfloat16
+    probe = run(sys.executable, '-c', "import torch; print(torch.backends.cpu.get_cpu_capability(), torch.ops.mkldnn._is_mkldnn_bf16_supported())", env=env)
+    assert probe.stdout.split() == ['AVX2', 'False'], probe.stdout + probe.stderr
     r = run('steel-demo', '--out', str(tmp_path/'demo'), env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     out = tmp_path/'demo'
