@@ -221,7 +221,7 @@ def steel_tune(
         if data is None or not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: no such folder")
         mix = mix if mix is None or str(mix).lower() == 'lb' else _floats(mix, '--mix')
         r = tune(load_predictor(models, classifier, tta, None, device, threads), data, _floats(threshs, '--threshs'), min_areas and _floats(min_areas, '--min-areas'),
-                 _floats(label_threshs, '--label-threshs'), mix, out, min_gain, bs, workers, csv, img_dir)
+                 _floats(label_threshs, '--label-threshs'), mix, out, bs, workers, csv, img_dir, min_gain=min_gain)
         print(tune_report(r))
         for o in r['files']: print(o)
     return r['post']

@@ -341,7 +341,7 @@ def search(stats:dict, # from `tune_stats`
                 for lt in lts:
                     v = score(ci, ti, ma, lt).mean()
                     if v > top[0] + 1e-12: top = (v, float(th[ti]), ma, lt)
-        if top[0] <= keep[0] + need: top = keep # a gain a few pairs could make is not worth a change
+        if top[0] <= keep[0] + need + 1e-12: top = keep # a gain a few pairs could make is not worth a change (exactly min_gain is not more)
         best['thresh'][ci],best['min_area'][ci] = float(top[1]),float(top[2])
         if pres is not None: best['label_thresh'][ci] = float(top[3])
         rows.append({'class': str(ci+1), 'positive pairs': int((true[:, ci] > 0).sum()), 'dice nothing': nothing, 'dice before': before,
@@ -349,7 +349,7 @@ def search(stats:dict, # from `tune_stats`
     # a limit must earn its place the same way: more than `min_gain` pairs over all classes (ties keep the smallest candidate)
     ks = sorted(set(max_classes) | {0, start['max_classes']})
     v = {k: pair_scores(stats, {**best, 'max_classes': k}).sum() for k in ks}
-    best['max_classes'] = next((k for k in ks if k and v[k] > v[0] + min_gain and v[k] >= max(v.values()) - 1e-9), 0)
+    best['max_classes'] = next((k for k in ks if k and v[k] > v[0] + min_gain + 1e-9 and v[k] >= max(v.values()) - 1e-9), 0)
     final = pair_scores(stats, best).mean(0)
     for r,f in zip(rows, final): r['dice after'] = float(f)
     import pandas as pd
@@ -411,8 +411,8 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
          label_threshs=(0.3, 0.4, 0.5, 0.6, 0.7), # candidate classifier thresholds
          mix=None, # re-weight the score: 'lb', or (empty pairs, positive pairs per class); default: 'lb' for Severstal's data
          out=None, # JSON file for the parameters (default: post.json beside the first model file)
-         min_gain:float=MIN_GAIN, # pairs' worth of Dice a setting must gain to replace predicting nothing or the current one
          bs:int=8, workers:int=0, csv:str='train.csv', img_dir:str='train_images', progress:bool=True,
+         min_gain:float=MIN_GAIN, # pairs' worth of Dice a setting must gain to replace predicting nothing or the current one
         )->dict: # post (the parameters), table (per class), before/after (scores), mix (re-weighted scores or None), empty (predicting nothing), min_gain, pairs, files
     "Tune per-class thresholds and minimum areas on the validation images of a model and store them"
     from steel_segmentation.data import read_labels, get_masks, typical_shape

@@ -561,6 +561,8 @@ def _resume(learn, out, n_epoch, minutes):
                              + f", not {minutes:g} minutes: resume with the same budget")
         minutes = ck['minutes']
     elif n_epoch is not None and ck['n_epoch'] != n_epoch: raise ValueError(f"the checkpoint belongs to a {ck['n_epoch']}-epoch run, not {n_epoch}")
+    if ck['info'].get('monitor', learn.monitor) != learn.monitor:
+        raise ValueError(f"the checkpoint in {out} keeps the model of the best {ck['info']['monitor']}, not {learn.monitor}: resume with the same monitor")
     was = ck['info'].get('config', {})
     for k in ('task', 'arch', 'encoder', 'n_classes', 'in_channels', 'mode'):
         if k in was and was[k] != learn.config.get(k):
@@ -620,7 +622,7 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
         if not resume and (out/'log.csv').exists(): (out/'log.csv').unlink()
         cbs += [SaveBestModel(out/'model.safetensors', None, learn.monitor, best), EpochLogger(out/'log.csv'),
                 Checkpoint(out/'checkpoint.pth', n_epoch, {'config': {k: learn.config.get(k) for k in ('task', 'arch', 'encoder', 'n_classes', 'in_channels', 'mode')},
-                                                           'lr': float(lr), 'starts': starts})]
+                                                           'lr': float(lr), 'starts': starts, 'monitor': learn.monitor})]
     learn.fit(n_epoch - start, cbs=cbs, wd=wd)
     learn.seconds = run_seconds(learn)
     if getattr(learn, 'diverged', None): raise _diverged(learn)

@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/submission.html.md
 
 # %% auto #0
 __all__ = ['FORMATS', 'SubmissionWriter', 'submission_images', 'read_submission', 'validate_submission', 'data_classes',
-           'score_submission', 'versus_empty', 'write_submission', 'kaggle_submit', 'submission_report']
+           'score_submission', 'beats_empty', 'versus_empty', 'write_submission', 'kaggle_submit', 'submission_report']
 
 # %% ../nbs/10_submission.ipynb #416aa9bc
 import csv, os, tempfile
@@ -151,12 +151,17 @@ def score_submission(fn, # submission file
     return float(pair_dice(np.array(inter), np.array(pred), np.array(true)).mean()) if inter else float('nan')
 
 # %% ../nbs/10_submission.ipynb #d2e3f4a5
+def beats_empty(score:float, empty:float)->bool:
+    "Whether a score beats predicting nothing by more than the last digit shown (NaN does not)"
+    return bool(score - empty > 5e-5)
+
 def versus_empty(score:float, # Kaggle Dice of a submission
                  empty:float, # Kaggle Dice of predicting nothing on the same images
                 )->str: # one line
     "Where a score stands against predicting nothing, in words"
     d = score - empty
-    if d > 5e-5: return f"the submission beats predicting nothing by {d:.4f} ({score:.4f} vs {empty:.4f})"
+    if d != d: return "the submission has no score (no (image, class) pair to score)"
+    if beats_empty(score, empty): return f"the submission beats predicting nothing by {d:.4f} ({score:.4f} vs {empty:.4f})"
     if d < -5e-5: return f"the submission does NOT beat predicting nothing: {-d:.4f} below it ({score:.4f} vs {empty:.4f})"
     return f"the submission only ties with predicting nothing ({score:.4f})"
 
@@ -244,10 +249,11 @@ def submission_report(path, # folder with the test images and their truth
     fig = plt.figure(figsize=(12, 2.2 + 1.6*len(idx)))
     gs = fig.add_gridspec(1 + len(idx), 2, height_ratios=[2.2] + [1.6]*len(idx))
     ax = fig.add_subplot(gs[0, :])
-    ax.barh(['all-empty baseline', 'submission'], [empty, score], color=['0.6', 'tab:green' if score > empty else 'tab:red'])
+    ok = beats_empty(score, empty)
+    ax.barh(['all-empty baseline', 'submission'], [empty, score], color=['0.6', 'tab:green' if ok else 'tab:red'])
     for i,v in enumerate([empty, score]): ax.text(v, i, f' {v:.4f}', va='center')
     v = versus_empty(score, empty)
-    ax.set_xlim(0, 1.1); ax.set_title(f'Kaggle Dice on {len(truth)} test images: {v[:v.index(" (")]}', color='black' if score > empty else 'tab:red')
+    ax.set_xlim(0, 1.1); ax.set_title(f'Kaggle Dice on {len(truth)} test images: {v.split(" (")[0]}', color='black' if ok else 'tab:red')
     for r,i in enumerate(idx):
         img = open_image(path/img_dir/truth.ImageId[i], 'L')
         for j,(name,src) in enumerate((('true', lambda c: truth[c][i]), ('submitted', lambda c: got[(truth.ImageId[i], c)]))):

@@ -301,8 +301,9 @@ def test_train_clean_run(data, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'warning' not in r.stderr.lower(), r.stderr[-3000:]
     assert not stale.exists() and other.read_text() == 'mine'
-    for name in ('model.safetensors', 'log.csv', 'report.png', 'checkpoint.pth'):
+    for name in ('model.safetensors', 'log.csv', 'report.png'):
         assert stat.S_IMODE((out/name).stat().st_mode) == 0o666 & ~current_umask(), name
+    assert not (out/'checkpoint.pth').exists() # a finished run keeps no checkpoint
     assert not [o for o in files(out) if o.endswith('.tmp')], files(out)
 
 

@@ -40,7 +40,9 @@ def test_segmentation_beats_all_empty(data, tmp_path):
                        capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-3000:]
     before, after = map(float, re.search(r'validation Kaggle Dice: ([\d.]+) -> ([\d.]+)', r.stdout).groups())
-    assert after >= before and after > log.empty_dice.iloc[-1] + 0.02, r.stdout
+    # a setting that gains only noise (2 pairs or less) gives way to predicting nothing: at most 2 pairs' Dice lost per class
+    n = int(re.search(r"per class on (\d+) validation images", r.stdout).group(1))
+    assert after >= before - 2/n - 1e-4 and after > log.empty_dice.iloc[-1] + 0.02, r.stdout
 
     # a plain safetensors file, config in its metadata; load_model rebuilds the same predictions as a hand-made model
     with safe_open(str(out/'model.safetensors'), 'pt') as f: cfg = json.loads(f.metadata()['config'])
