@@ -30,10 +30,11 @@ def _only(p:Path, names)->bool:
 
 def _why(seg_log, post, epochs)->str:
     "The likely reason a demo submission did not beat predicting nothing"
-    if seg_log.kaggle_dice.max() <= seg_log.empty_dice.iloc[-1] and all(t >= OFF for t in post['thresh']):
+    all_off = all(t >= OFF for t in post['thresh'])
+    if all_off and seg_log.kaggle_dice.max() <= seg_log.empty_dice.iloc[-1]:
         return (f"the segmentation model learned nothing it could show on validation in {epochs} epochs (every class switched off): "
                 "train longer (--epochs) or on more images (--n-train)")
-    if all(t >= OFF for t in post['thresh']): return "tuning switched every class off: the model's masks did not beat empty ones on validation; train longer (--epochs)"
+    if all_off: return "tuning switched every class off: the model's masks did not beat empty ones on validation; train longer (--epochs)"
     return ("what the model learned on the validation images does not carry over to the test images: "
             "train on more images (--n-train) or longer (--epochs)")
 

@@ -162,7 +162,7 @@ def versus_empty(score:float, # Kaggle Dice of a submission
     d = score - empty
     if d != d: return "the submission has no score (no (image, class) pair to score)"
     if beats_empty(score, empty): return f"the submission beats predicting nothing by {d:.4f} ({score:.4f} vs {empty:.4f})"
-    if d < -5e-5: return f"the submission does NOT beat predicting nothing: {-d:.4f} below it ({score:.4f} vs {empty:.4f})"
+    if beats_empty(empty, score): return f"the submission does NOT beat predicting nothing: {-d:.4f} below it ({score:.4f} vs {empty:.4f})"
     return f"the submission only ties with predicting nothing ({score:.4f})"
 
 # %% ../nbs/10_submission.ipynb #c5bcae26
