@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from playwright.sync_api import sync_playwright
 
-from steel_segmentation.export import export_onnx
+from steel_segmentation.onnx import export_onnx
 from steel_segmentation.models import create_model, save_model, model_config
 from steel_segmentation.sample import sample_path
 

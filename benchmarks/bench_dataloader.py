@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-import steel_segmentation.core as C
+import steel_segmentation.images as C
 import steel_segmentation.data as D
 import steel_segmentation.transforms as T
 from steel_segmentation.cli import parse_size

@@ -13,12 +13,12 @@ import numpy as np
 import torch
 
 from steel_segmentation.cli import parse_size
-from steel_segmentation.core import mask2rle
-from steel_segmentation.inference import Predictor, predict_files
+from steel_segmentation.rle import mask2rle
+from steel_segmentation.predictor import Predictor, predict_files
 from steel_segmentation.models import create_model, save_model, model_config
 from steel_segmentation.sample import sample_path
 from steel_segmentation.submission import SubmissionWriter
-from steel_segmentation.core import read_image
+from steel_segmentation.images import read_image
 
 
 def main():

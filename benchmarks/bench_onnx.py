@@ -16,8 +16,9 @@ import numpy as np
 import torch
 
 from steel_segmentation.cli import parse_size
-from steel_segmentation.export import export_onnx, OnnxPredictor
-from steel_segmentation.inference import Predictor
+from steel_segmentation.predictor import OnnxPredictor
+from steel_segmentation.onnx import export_onnx
+from steel_segmentation.predictor import Predictor
 from steel_segmentation.models import create_model, save_model, model_config
 
 

@@ -1,4 +1,4 @@
-"""RLE decode/encode speed: the implementation common in Kaggle kernels vs steel_segmentation.core, same process.
+"""RLE decode/encode speed: the implementation common in Kaggle kernels vs steel_segmentation.rle, same process.
 
 Usage: python benchmarks/bench_rle.py [--rounds 5] [--labels PATH]
 Reads the real masks of ../shared/data/severstal/labels/train_partial.csv (or --labels); without them it uses the
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from steel_segmentation.core import rle2mask, mask2rle
+from steel_segmentation.rle import rle2mask, mask2rle
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent/'shared'/'data'/'severstal'/'labels'/'train_partial.csv'
@@ -43,7 +43,7 @@ def load(labels):
         df = pd.read_csv(labels)
         return df.EncodedPixels.tolist(), (256, 1600), str(labels)
     from steel_segmentation.sample import make_images
-    from steel_segmentation.core import mask2rles
+    from steel_segmentation.rle import mask2rles
     rles = [r for _, _, m in make_images(300, seed=0, p_empty=0) for r in mask2rles(m) if r]
     return rles, (256, 1600), 'synthetic sample (real labels not found)'
 

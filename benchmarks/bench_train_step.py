@@ -20,7 +20,7 @@ from steel_segmentation.cli import parse_size
 from steel_segmentation.learner import segmentation_learner
 from steel_segmentation.losses import get_loss
 from steel_segmentation.sample import sample_path
-from steel_segmentation.transforms import SteelDataLoaders
+from steel_segmentation.dataloaders import SteelDataLoaders
 
 
 def main():

@@ -58,7 +58,7 @@ def main():
     ap.add_argument('--width', type=int, default=800)
     args = ap.parse_args()
     from steel_segmentation.demo import run_demo
-    from steel_segmentation.transforms import SteelDataLoaders
+    from steel_segmentation.dataloaders import SteelDataLoaders
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)

@@ -7,8 +7,9 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/data.html.md"""
 # %% auto #0
 __all__ = ['CLASSES_FILE', 'IMG_EXTS', 'COMPETITION', 'LAYOUT', 'read_rle_csv', 'read_class_names', 'class_count',
            'write_class_names', 'SharedDict', 'list_images', 'classes', 'class_names', 'image_shape', 'image_shapes',
-           'typical_shape', 'header_sizes', 'common_shape', 'read_labels', 'label_counts', 'get_masks', 'labels2rows',
-           'check_dataset', 'class_sets', 'get_folds', 'image_hash', 'duplicate_groups', 'KaggleError', 'check_layout',
+           'typical_shape', 'header_sizes', 'common_shape', 'labels_table', 'read_labels', 'label_counts', 'get_masks',
+           'labels2rows', 'probe_images', 'dataset_problems', 'check_dataset', 'dataset_error', 'check_class_names',
+           'load_dataset', 'class_sets', 'get_folds', 'image_hash', 'duplicate_groups', 'KaggleError', 'check_layout',
            'unpack_competition', 'kaggle_api', 'download']
 
 # %% ../nbs/01_data.ipynb #e5244478
@@ -20,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import parse_rle, rle2mask, open_image, image_size, ImageReadError, check_image_name, progress as report_progress, UserError, listing, atomic_dir
+from .files import progress as report_progress, UserError, listing, atomic_dir
+from .rle import parse_rle, rle2mask
+from .images import open_image, image_size, ImageReadError, check_image_name
 
 # %% ../nbs/01_data.ipynb #14b80d60
 _CUR_COLS,_OLD_COLS = ['ImageId', 'ClassId', 'EncodedPixels'],['ImageId_ClassId', 'EncodedPixels']
@@ -165,6 +168,60 @@ def common_shape(sizes:list)->tuple:
     return Counter(map(tuple, sizes)).most_common(1)[0][0]
 
 # %% ../nbs/01_data.ipynb #399064d7
+def labels_table(masks:pd.DataFrame, # the masks of a labels file (`read_rle_csv`)
+                 images:list, # the images of the table, sorted
+                 found:list=None, # (H, W) of each image, or None without images (then `shape` is needed)
+                 n_classes:int=None, # the number of classes, or None: the largest ClassId
+                 names:list=None, # class names, or None
+                 shape:tuple=None, # (H, W) every image must have, or None: each its own
+                 check:bool=True, # validate every RLE against its image's size
+                 fn='train.csv', # the labels file, for messages
+                 folder=None, # the image folder, for messages
+                )->pd.DataFrame:
+    "The labels table of `images` from masks and image sizes already read (see `read_labels`)"
+    sizes = {}
+    if found is not None:
+        if shape is not None:
+            other = [f"{o} ({s[0]}x{s[1]})" for o,s in zip(images, found) if s != tuple(shape)]
+            if other:
+                raise ValueError(f"shape {tuple(shape)} was given but {len(other)} image(s) of {folder} have another size: "
+                                 f"{listing(other, 3)}")
+        else: shape = common_shape(found)
+        # the table keeps one common size, and each image's own size only where it differs (none for Kaggle's data)
+        sizes = SharedDict((o, tuple(s)) for o,s in zip(images, found) if tuple(s) != tuple(shape))
+    elif shape is None: raise ValueError("cannot detect the image size without images: pass `shape=(H, W)`")
+    h,w = shape = tuple(shape)
+    missing = pd.unique(masks.ImageId[~masks.ImageId.isin(set(images))])
+    if len(missing):
+        where = f"in {folder}" if folder is not None else "in the image list"
+        raise FileNotFoundError(f"{fn}: {len(missing)} labelled image(s) not found {where}: {listing(missing)}")
+    if check:
+        errs = []
+        for img,c,rle in zip(masks.ImageId, masks.ClassId, masks.EncodedPixels):
+            ih,iw = sizes.get(img, shape)
+            try: parse_rle(rle, ih*iw, img, c)
+            except ValueError as e: errs.append(str(e) + (f" ({ih}x{iw})" if sizes else ''))
+        what = "images of several sizes" if sizes else f"{h}x{w} images"
+        if errs: raise ValueError(f"{fn}: {len(errs)} bad RLE string(s) for {what}:\n  " + listing(errs, 10, '\n  '))
+    n = n_classes or (int(masks.ClassId.max()) if len(masks) else 0)
+    if n == 0: raise ValueError(f"{fn}: no masks and no n_classes: cannot tell the number of classes")
+    empty = sorted(set(range(1, n+1)) - set(masks.ClassId))
+    if empty:
+        line = masks.attrs['lines'][int(masks.ClassId.argmax())] if len(masks) else None
+        how = '' if n_classes else (f"; the class count {n} is the largest ClassId, on line {line}: if the data have fewer "
+                                    f"classes, list them in {CLASSES_FILE} (one name per line) or pass their number")
+        warnings.warn(f"{fn}: no masks at all for class(es) {', '.join(map(str, empty))}{how}", stacklevel=3)
+    labels = pd.DataFrame({'ImageId': images})
+    for c in range(1, n+1):
+        m = masks[masks.ClassId == c]
+        rle = dict(zip(m.ImageId, m.EncodedPixels))
+        labels[str(c)] = pd.Series([rle.get(o, '') for o in images], dtype=str)
+    labels.attrs['shape'] = (h, w)
+    if sizes: labels.attrs['sizes'] = sizes
+    if names is not None: labels.attrs['class_names'] = names
+    return labels
+
+# %% ../nbs/01_data.ipynb #8b1f7647
 def read_labels(path, # Kaggle folder (or any folder laid out the same way)
                 csv:str='train.csv', # labels file, relative to `path`, in either Kaggle format
                 img_dir:str='train_images', # image folder, relative to `path`; None when there are no images
@@ -178,51 +235,10 @@ def read_labels(path, # Kaggle folder (or any folder laid out the same way)
     n_classes,where,names = class_count(path, n_classes)
     masks,named = read_rle_csv(path/csv, n_classes, where)
     folder = path/img_dir if img_dir else None
-    if images is None:
-        if folder is None: images = named
-        else: images = list_images(folder)
+    if images is None: images = named if folder is None else list_images(folder)
     images = sorted(images)
-    sizes = {}
-    if folder is not None and images:
-        found = header_sizes(folder, images)
-        if shape is not None:
-            other = [f"{o} ({s[0]}x{s[1]})" for o,s in zip(images, found) if s != tuple(shape)]
-            if other: raise ValueError(f"shape {tuple(shape)} was given but {len(other)} image(s) of {folder} have another size: {listing(other, 3)}")
-        else: shape = common_shape(found)
-        # the table keeps one common size, and each image's own size only where it differs (none for Kaggle's data)
-        sizes = SharedDict((o, s) for o,s in zip(images, found) if s != shape)
-    elif shape is None: raise ValueError(f"cannot detect the image size without images: pass `shape=(H, W)`")
-    h,w = shape = tuple(shape)
-    known = set(images)
-    missing = pd.unique(masks.ImageId[~masks.ImageId.isin(known)])
-    if len(missing):
-        where = f"in {folder}" if folder is not None else "in the image list"
-        raise FileNotFoundError(f"{path/csv}: {len(missing)} labelled image(s) not found {where}: {listing(missing)}")
-    if check:
-        errs = []
-        for img,c,rle in zip(masks.ImageId, masks.ClassId, masks.EncodedPixels):
-            ih,iw = sizes.get(img, shape)
-            try: parse_rle(rle, ih*iw, img, c)
-            except ValueError as e: errs.append(str(e) + (f" ({ih}x{iw})" if sizes else ''))
-        if errs: raise ValueError(f"{path/csv}: {len(errs)} bad RLE string(s) for " + ("images of several sizes" if sizes else f"{h}x{w} images")
-                                  + ":\n  " + '\n  '.join(errs[:10])
-                                  + (f"\n  (and {len(errs)-10} more)" if len(errs) > 10 else ''))
-    n = n_classes or (int(masks.ClassId.max()) if len(masks) else 0)
-    if n == 0: raise ValueError(f"{path/csv}: no masks and no n_classes: cannot tell the number of classes")
-    empty = sorted(set(range(1, n+1)) - set(masks.ClassId))
-    if empty:
-        how = '' if n_classes else (f"; the class count {n} is the largest ClassId, on line {masks.attrs['lines'][int(masks.ClassId.argmax())]}: if the data "
-                                    f"have fewer classes, list them in {CLASSES_FILE} (one name per line) or pass their number")
-        warnings.warn(f"{path/csv}: no masks at all for class(es) {', '.join(map(str, empty))}{how}", stacklevel=2)
-    labels = pd.DataFrame({'ImageId': images})
-    for c in range(1, n+1):
-        m = masks[masks.ClassId == c]
-        rle = dict(zip(m.ImageId, m.EncodedPixels))
-        labels[str(c)] = pd.Series([rle.get(o, '') for o in images], dtype=str)
-    labels.attrs['shape'] = (h, w)
-    if sizes: labels.attrs['sizes'] = sizes
-    if names is not None: labels.attrs['class_names'] = names
-    return labels
+    found = header_sizes(folder, images) if folder is not None and images else None
+    return labels_table(masks, images, found, n_classes, names, shape, check, path/csv, folder)
 
 # %% ../nbs/01_data.ipynb #a81f588f
 def label_counts(labels:pd.DataFrame)->pd.DataFrame:
@@ -264,6 +280,49 @@ def _probe(fn):
     try: return open_image(fn, 'L').size[::-1],None
     except (OSError, ValueError) as e: return None,str(e)
 
+def probe_images(folder, # image folder
+                 files:list, # image names in it
+                 num_workers:int=4, # threads decoding images
+                 progress:bool=True, # show a progress bar
+                )->list: # per image: ((H, W), None), or (None, the reason it cannot be read)
+    "Decode every image once, completely (in threads, with a progress bar): its size, or why it cannot be read"
+    with ThreadPoolExecutor(max(num_workers, 1)) as ex:
+        res = ex.map(_probe, [Path(folder)/o for o in files])
+        return list(report_progress(res, total=len(files), what='checking images', show=progress))
+
+def dataset_problems(masks:pd.DataFrame, # the masks of the labels file (`read_rle_csv`)
+                     named:list, # the images the labels file names
+                     files:list, # the images of the folder
+                     probes:list, # `probe_images` of `files`
+                     shape:tuple=None, # the size every image must have, or None
+                     csv:str='train.csv', folder='train_images', # for the messages
+                    )->pd.DataFrame: # ImageId, ClassId, problem, message
+    "Every missing or unreadable image, wrong image size and bad RLE, from what was read"
+    probs,folder = [],Path(folder)
+    for img in sorted(set(named) - set(files)):
+        if (folder/img).is_file():
+            probs.append((img, None, 'unsupported', f"{img}: labelled in {csv} but its extension is not one of "
+                                                    f"{', '.join(IMG_EXTS)}"))
+        else: probs.append((img, None, 'missing', f"{img}: labelled in {csv} but not found in {folder}"))
+    own = {}
+    for img,(sz,err) in zip(files, probes):
+        if err is not None: probs.append((img, None, 'unreadable', err))
+        else:
+            own[img] = tuple(sz)
+            if shape is not None and tuple(sz) != tuple(shape):
+                probs.append((img, None, 'size', f"{img}: {sz[0]}x{sz[1]}, expected {shape[0]}x{shape[1]}"))
+    if shape is None and not own and len(masks):
+        probs.append((None, None, 'rle', f"no image could be read, so the {len(masks)} RLE strings were not checked: "
+                                         "pass shape=(H, W)"))
+    for img,c,rle in zip(masks.ImageId, masks.ClassId, masks.EncodedPixels):
+        # each RLE against its own image (or the given size); those of missing or unreadable images are already reported
+        sz = tuple(shape) if shape is not None else own.get(img)
+        if sz is None: continue
+        try: parse_rle(rle, sz[0]*sz[1], img, c)
+        except ValueError as e: probs.append((img, int(c), 'rle', str(e)))
+    return pd.DataFrame(probs, columns=['ImageId', 'ClassId', 'problem', 'message']).astype({'ClassId': 'Int64'})
+
+# %% ../nbs/01_data.ipynb #58fbdb6f
 def check_dataset(path, # Kaggle-layout folder
                   csv:str='train.csv', # labels file in `path`
                   img_dir:str='train_images', # image folder in `path`
@@ -277,30 +336,49 @@ def check_dataset(path, # Kaggle-layout folder
     n_classes,where,_ = class_count(path, n_classes)
     masks,named = read_rle_csv(path/csv, n_classes, where)
     files = list_images(path/img_dir)
-    probs = []
-    for img in sorted(set(named) - set(files)):
-        if (path/img_dir/img).is_file(): probs.append((img, None, 'unsupported', f"{img}: labelled in {csv} but its extension is not one of {', '.join(IMG_EXTS)}"))
-        else: probs.append((img, None, 'missing', f"{img}: labelled in {csv} but not found in {path/img_dir}"))
-    with ThreadPoolExecutor(max(num_workers, 1)) as ex:
-        res = ex.map(_probe, [path/img_dir/o for o in files])
-        res = report_progress(res, total=len(files), what='checking images', show=progress)
-        res = list(res)
-    own = {}
-    for img,(sz,err) in zip(files, res):
-        if err is not None: probs.append((img, None, 'unreadable', err))
-        else:
-            own[img] = tuple(sz)
-            if shape is not None and tuple(sz) != tuple(shape):
-                probs.append((img, None, 'size', f"{img}: {sz[0]}x{sz[1]}, expected {shape[0]}x{shape[1]}"))
-    if shape is None and not own and len(masks):
-        probs.append((None, None, 'rle', f"no image could be read, so the {len(masks)} RLE strings were not checked: pass shape=(H, W)"))
-    for img,c,rle in zip(masks.ImageId, masks.ClassId, masks.EncodedPixels):
-        # each RLE against its own image (or the given size); those of missing or unreadable images are already reported
-        sz = tuple(shape) if shape is not None else own.get(img)
-        if sz is None: continue
-        try: parse_rle(rle, sz[0]*sz[1], img, c)
-        except ValueError as e: probs.append((img, int(c), 'rle', str(e)))
-    return pd.DataFrame(probs, columns=['ImageId', 'ClassId', 'problem', 'message']).astype({'ClassId': 'Int64'})
+    probes = probe_images(path/img_dir, files, num_workers, progress)
+    return dataset_problems(masks, named, files, probes, shape, csv, path/img_dir)
+
+# %% ../nbs/01_data.ipynb #0bb4d0c2
+def dataset_error(path, # the dataset folder
+                  probs:pd.DataFrame, # `check_dataset`'s problems
+                 )->str:
+    "The one message that stops a run on a dataset's problems"
+    return (f"{path}: {len(probs)} problem(s) in the dataset:\n  " + listing(probs.message, 20, '\n  ')
+            + "\nfix them, or skip the check (check=False; steel-train --no-check)")
+
+def check_class_names(names, # a list or 'a,b,c'
+                      n:int, # the number of classes
+                     )->list:
+    "Class names given by a user, one per class and none empty, or an error saying so"
+    names = [o.strip() for o in (names.split(',') if isinstance(names, str) else names)]
+    if len(names) != n or not all(names): raise ValueError(f"{len(names)} class names ({', '.join(names)}) for {n} classes")
+    return names
+
+def load_dataset(path, # Kaggle-layout folder
+                 csv:str='train.csv', # labels file in `path`
+                 img_dir:str='train_images', # image folder in `path`
+                 n_classes:int=None, # number of classes (default: the names in classes.txt, else the largest ClassId)
+                 class_names=None, # class names (a list or 'a,b,c') instead of those of classes.txt
+                 check:bool=True, # decode every image and check every RLE first; stop on any problem
+                 num_workers:int=4, # threads reading images
+                 progress:bool=True, # progress bar of the check
+                )->pd.DataFrame: # the labels table (`read_labels`)
+    "Read a dataset once: its labels file, its image folder and each image's size, checked first when `check`"
+    path = Path(path)
+    n_classes,where,names = class_count(path, n_classes)
+    masks,named = read_rle_csv(path/csv, n_classes, where)
+    folder = path/img_dir
+    files = list_images(folder)
+    if check:
+        probes = probe_images(folder, files, num_workers, progress)
+        probs = dataset_problems(masks, named, files, probes, None, csv, folder)
+        if len(probs): raise ValueError(dataset_error(path, probs))
+        found = [tuple(s) for s,_ in probes]
+    else: found = header_sizes(folder, files, max(num_workers, 1)) if files else None
+    labels = labels_table(masks, files, found, n_classes, names, None, not check, path/csv, folder)
+    if class_names is not None: labels.attrs['class_names'] = check_class_names(class_names, len(classes(labels)))
+    return labels
 
 # %% ../nbs/01_data.ipynb #360b15b6
 def class_sets(labels:pd.DataFrame)->pd.Series:

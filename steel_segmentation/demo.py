@@ -11,13 +11,15 @@ __all__ = ['run_demo']
 import shutil
 from pathlib import Path
 
-from .core import mult32
+from .images import mult32
 from .data import read_labels, label_counts, classes, LAYOUT
 from .sample import make_sample
 from .eda import dataset_report
 from .train import train_folds, check_precision
-from .inference import Predictor, tune, tune_report, OFF
-from .submission import write_submission, score_submission, submission_report, versus_empty, beats_empty
+from .predictor import Predictor, OFF
+from .tuning import tune, tune_report
+from .submission import (write_submission, score_submission, submission_report, versus_empty,
+                                           beats_empty)
 
 
 # %% ../nbs/19_demo.ipynb #0bff996f

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 
-from .core import parse_rle, open_image, overlay_masks, class_colour, class_legend
+from .rle import parse_rle
+from .images import open_image, overlay_masks, class_colour, class_legend
 from .data import classes, class_names, get_masks, class_sets, image_shapes
 
 # %% ../nbs/03_eda.ipynb #8e5ca0df
@@ -185,7 +186,7 @@ def dataset_report(labels:pd.DataFrame, # labels table
                    img_dir:str='train_images', # image folder in `path`
                   )->Path:
     "A one-page picture of a labelled dataset: images per class and an example of each class with its defects"
-    from steel_segmentation.core import atomic_file
+    from steel_segmentation.files import atomic_file
     cls,names,sets = classes(labels),class_names(labels),class_sets(labels)
     picks = [labels.index[labels[c] != ''][0] for c in cls if (labels[c] != '').any()][:n]
     mixed = _mixed(labels)

@@ -9,7 +9,7 @@ __all__ = ['MASK_EXTS', 'MASK_SUFFIXES', 'LAYOUTS', 'MASK_DIRS', 'LAYOUT_FILES',
            'class_folder_pairs', 'scan_class_folders', 'import_report', 'split_test', 'write_layout', 'import_masks']
 
 # %% ../nbs/01b_importer.ipynb #f13c69a8
-import os, shutil, tempfile
+import os, shutil
 from collections import Counter
 from pathlib import Path
 
@@ -17,8 +17,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .core import mask2rle, image_size, ImageReadError, default_names, atomic_dir, listing, progress as report_progress
-from .data import IMG_EXTS, SharedDict, labels2rows, class_sets, write_class_names, common_shape, image_shapes
+from .files import atomic_dir, listing, progress as report_progress
+from .rle import mask2rle
+from .images import image_size, ImageReadError, default_names
+from .data import (IMG_EXTS, SharedDict, labels2rows, class_sets, write_class_names, common_shape,
+                                     image_shapes)
 
 # %% ../nbs/01b_importer.ipynb #d4f60974
 MASK_EXTS = ('.png', '.bmp', '.tif', '.tiff')

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 import segmentation_models_pytorch as smp
 
-from .core import MODES, IGNORE, check_mode, plain
+from .rle import MODES, IGNORE, check_mode
+from .metrics import plain
 
 # %% ../nbs/05_losses.ipynb #2a58757c
 class SteelLoss(nn.Module):

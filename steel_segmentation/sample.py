@@ -8,14 +8,15 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/sample.html.md"""
 __all__ = ['DEFECT_KINDS', 'steel_texture', 'make_image', 'make_images', 'make_sample', 'cache_dir', 'sample_path']
 
 # %% ../nbs/02_sample.ipynb #dd08641a
-import os, shutil, tempfile
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .core import mask2rles, atomic_dir, progress as report_progress
+from .files import atomic_dir, progress as report_progress
+from .rle import mask2rles
 from .data import labels2rows
 
 # %% ../nbs/02_sample.ipynb #1185230e

@@ -9,15 +9,16 @@ __all__ = ['FORMATS', 'SubmissionWriter', 'submission_images', 'read_submission'
            'score_submission', 'beats_empty', 'versus_empty', 'write_submission', 'kaggle_submit', 'submission_report']
 
 # %% ../nbs/10_submission.ipynb #416aa9bc
-import csv, os, tempfile
+import csv
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .core import parse_rle, rle2mask, mask2rle, image_size, check_image_name, check_writable, atomic_file
+from .files import check_writable, atomic_file
+from .rle import parse_rle, rle2mask, mask2rle
+from .images import image_size, check_image_name
 from .data import read_rle_csv, read_class_names, classes, list_images, image_shape
-from .core import pair_dice
 
 # %% ../nbs/10_submission.ipynb #50de4721
 FORMATS = ('current', 'old')
@@ -134,6 +135,7 @@ def score_submission(fn, # submission file
                      shape:tuple=None, # (H, W) of every image (default: each image's own)
                     )->float:
     "The Kaggle metric of a submission file: mean Dice over every (image, class) pair of `labels`"
+    from steel_segmentation.metrics import pair_dice
     given = None if shape is None else tuple(shape)
     sub = read_submission(fn)
     got = dict(zip(zip(sub.ImageId, sub.ClassId.astype(str)), sub.EncodedPixels))
@@ -177,7 +179,7 @@ def write_submission(pred, # `inference.Predictor` or `export.OnnxPredictor`
                      progress:bool=True,
                     )->SubmissionWriter: # the closed writer: `n_images`, `positives` per class
     "Predict the test images of `path` and write a validated submission, all or nothing"
-    from steel_segmentation.inference import predict_files
+    from steel_segmentation.predictor import predict_files
     path,out = Path(path),Path(out)
     if not path.is_dir(): raise FileNotFoundError(f"data folder not found: {path}")
     if fmt not in FORMATS: raise ValueError(f"unknown submission format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -237,7 +239,7 @@ def submission_report(path, # folder with the test images and their truth
     "The score of a submission next to the all-empty baseline, and test images with their true and submitted defects"
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from steel_segmentation.core import open_image, overlay_masks, class_legend
+    from steel_segmentation.images import open_image, overlay_masks, class_legend
     from steel_segmentation.data import read_labels, class_names
     path = Path(path)
     got = read_submission(sub)

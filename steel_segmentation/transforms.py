@@ -6,39 +6,26 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/transforms.html.md
 
 # %% auto #0
 __all__ = ['TensorMultiMask', 'TensorLabelMask', 'MaskFromRow', 'ReadImage', 'ImagePath', 'SteelImageBlock', 'MultiMaskBlock',
-           'default_crop', 'SteelCrop', 'SteelResize', 'SteelFlip', 'SteelLighting', 'NormalizeInplace',
-           'balanced_weights', 'steel_collate', 'SteelDL', 'WeightedSteelDL', 'SteelDataLoaders', 'show_batch',
-           'show_results']
+           'default_crop', 'retype', 'SteelCrop', 'SteelResize', 'SteelFlip', 'SteelLighting', 'NormalizeInplace']
 
 # %% ../nbs/04_transforms.ipynb #7f263c25
 # the library's own module first: its warning filters must be set before fastai is imported
-from .core import (rle2mask, read_image, CLASS_COLOURS, scaled_size, class_legend, default_names,
-                                     MODES, IGNORE, check_mode, mult32)
+import steel_segmentation.files
+from .rle import rle2mask, IGNORE, check_mode
+from .images import read_image, CLASS_COLOURS, scaled_size, default_names, mult32
 import random
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
-import matplotlib.pyplot as plt
-from matplotlib.patches import Patch
 from fastcore.basics import store_attr
 from fasttransform import DisplayedTransform
 from fastai.torch_core import TensorBase, TensorImageBase, TensorImage, TensorMask, show_image
-from fastai.data.core import TfmdDL, DataLoaders
-from fastai.data.load import fa_collate, SkipItemException
-from fastai.data.block import DataBlock, TransformBlock, ColReader
-from fastai.data.transforms import IntToFloatTensor, Normalize, IndexSplitter
-from fastai.callback.data import WeightedDL
+from fastai.data.block import TransformBlock
+from fastai.data.transforms import IntToFloatTensor, Normalize
 from fastai.losses import BCEWithLogitsLossFlat, CrossEntropyLossFlat
 from fastai.vision.augment import RandTransform
-from fastai.vision.core import imagenet_stats
-from fastai.vision.data import get_grid
-from fastai.data.core import show_batch, show_results
-from plum import dispatch
-
-from .data import read_labels, classes, class_names, get_folds, check_dataset, image_shape, image_shapes, typical_shape
 
 # %% ../nbs/04_transforms.ipynb #3f4b56a9
 class TensorMultiMask(TensorImageBase):
@@ -158,7 +145,7 @@ def default_crop(shape:tuple, # (H, W) of the images
     "The training crop that follows the data: the largest multiple of 32 inside the (resized) image, up to `most`"
     return tuple(max(32, min(m, s//32*32)) for s,m in zip(scaled_size(shape, scale), most))
 
-def _like(t, x):
+def retype(t, x):
     "Plain tensor `t` as the type of `x`, with its metadata (fastai's subclass dispatch is costly on big items)"
     res = t.as_subclass(type(x))
     res.__dict__.update(x.__dict__)
@@ -214,7 +201,7 @@ class SteelCrop(RandTransform):
         if self.whole: return x
         t = x.as_subclass(torch.Tensor)
         if self.grow is not None: t = self._grow(t, IGNORE if fill is None else fill)
-        return _like(t[..., self.top:self.top+self.ch, self.left:self.left+self.cw], x)
+        return retype(t[..., self.top:self.top+self.ch, self.left:self.left+self.cw], x)
     def encodes(self, x:TensorImage):
         f = torch.as_tensor(self.fill, dtype=x.dtype)
         return self._crop(x, f.view(-1, 1, 1) if f.ndim and x.ndim == 3 and len(f) == x.shape[0] else f.flatten()[:1].squeeze())
@@ -233,13 +220,13 @@ class SteelResize(RandTransform):
         self.do = self.do and (self.scale != 1 or self.size is not None)
     def encodes(self, x:TensorImage):
         t = F.interpolate(x.as_subclass(torch.Tensor)[None].float(), size=self._size(x), mode='bilinear', antialias=True, align_corners=False)
-        return _like(t[0].round_().clamp_(0, 255).to(torch.uint8), x)
+        return retype(t[0].round_().clamp_(0, 255).to(torch.uint8), x)
     def encodes(self, x:TensorMultiMask):
         t = F.interpolate(x.as_subclass(torch.Tensor)[None].float(), size=self._size(x), mode='area')
-        return _like((t[0] >= 0.5).to(torch.uint8), x)
+        return retype((t[0] >= 0.5).to(torch.uint8), x)
     def encodes(self, x:TensorLabelMask):
         t = F.interpolate(x.as_subclass(torch.Tensor)[None, None].float(), size=self._size(x), mode='nearest')
-        return _like(t[0, 0].to(x.dtype), x)
+        return retype(t[0, 0].to(x.dtype), x)
 
 # %% ../nbs/04_transforms.ipynb #a3297fa8
 class SteelFlip(RandTransform):
@@ -252,7 +239,7 @@ class SteelFlip(RandTransform):
     def before_call(self, b, split_idx):
         self.dims = ([-1] if random.random() < self.p_h else []) + ([-2] if random.random() < self.p_v else [])
     def encodes(self, x:TensorImage|TensorMultiMask|TensorLabelMask):
-        return _like(x.as_subclass(torch.Tensor).flip(self.dims), x) if self.dims else x
+        return retype(x.as_subclass(torch.Tensor).flip(self.dims), x) if self.dims else x
 
 # %% ../nbs/04_transforms.ipynb #d74b7394
 class SteelLighting(RandTransform):
@@ -281,240 +268,3 @@ class NormalizeInplace(Normalize):
     def encodes(self, x:TensorImage):
         x.as_subclass(torch.Tensor).sub_(self.mean).div_(self.std)
         return x
-
-# %% ../nbs/04_transforms.ipynb #bf0599d9
-def balanced_weights(labels:pd.DataFrame, # labels table
-                     n_iter:int=500, # fitting iterations (each is two small matrix products)
-                    )->np.ndarray: # probability of each image, summing to 1
-    "Sampling probability of each image so that defect-free images and each class are drawn equally often"
-    has = (labels[classes(labels)] != '').to_numpy()
-    g = np.column_stack([~has.any(axis=1), has]).astype(np.float64)
-    size = g.sum(0)
-    live = size > 0
-    f = np.where(live, 1/np.maximum(size, 1), 0.)
-    for _ in range(n_iter):
-        w = g @ f
-        share = g.T @ w / w.sum()
-        target = share[live].mean()
-        if np.abs(share[live] - target).max() < 1e-9: break
-        f[live] *= target/share[live]
-    w = g @ f
-    return w/w.sum()
-
-# %% ../nbs/04_transforms.ipynb #4bae60a2
-def _stack(xs):
-    "Stack same-typed items; images and masks in the memory order they were decoded in"
-    x = xs[0]
-    if isinstance(x, torch.Tensor) and x.ndim == 3:
-        t = [o.as_subclass(torch.Tensor) for o in xs]
-        if all(o.stride(0) == 1 and o.stride(-1) != 1 for o in t): # (C, H, W) views of (H, W, C) images
-            return _like(torch.stack([o.permute(1, 2, 0) for o in t]).permute(0, 3, 1, 2), x)
-        if all(o.stride(-2) == 1 and o.stride(-1) != 1 for o in t): # (C, H, W) views of column-major (C, W, H) masks
-            return _like(torch.stack([o.transpose(-1, -2) for o in t]).transpose(-1, -2), x)
-    return fa_collate(xs)
-
-def steel_collate(b:list)->tuple:
-    "Collate (image, mask) items into batches without transposing copies"
-    return tuple(_stack(list(o)) for o in zip(*b)) if isinstance(b[0], tuple) else _stack(list(b))
-
-class SteelDL(TfmdDL):
-    "fastai's `TfmdDL` with `steel_collate`; given each item's size, whole images of different sizes go in batches of one size"
-    sizes = None # (H, W) of each item of the dataset, for batches by size (validation of whole images)
-    def create_batch(self, b): return steel_collate(b)
-    def _groups(self):
-        "Item indices grouped by size (in order of first appearance), each group cut into batches"
-        by = {}
-        for i,s in enumerate(map(tuple, self.sizes)): by.setdefault(s, []).append(i)
-        return [g[k:k+self.bs] for g in by.values() for k in range(0, len(g), self.bs)]
-    def get_idxs(self):
-        if self.sizes is None or self.shuffle or self.bs is None: return super().get_idxs()
-        # every batch of `bs` indices holds one size; `None` fills the rest (skipped items), so worker processes,
-        # which take whole runs of `bs` indices, keep the batches too
-        return [i for g in self._groups() for i in g + [None]*(self.bs - len(g))]
-    def create_item(self, s):
-        if s is None and self.sizes is not None: raise SkipItemException()
-        return super().create_item(s)
-    def chunkify(self, b):
-        if self.sizes is None or self.shuffle or self.bs is None: return super().chunkify(b)
-        return _size_runs(b, self.bs)
-    def __len__(self):
-        if self.sizes is None or self.shuffle or self.bs is None: return super().__len__()
-        return len(self._groups())
-
-def _size_runs(items, bs):
-    "Consecutive items cut into lists of at most `bs` items of one size"
-    run,size = [],None
-    for o in items:
-        s = tuple((o[0] if isinstance(o, tuple) else o).shape[-2:])
-        if run and (s != size or len(run) == bs): yield run; run = []
-        run.append(o); size = s
-    if run: yield run
-
-class WeightedSteelDL(WeightedDL, SteelDL):
-    "fastai's `WeightedDL` with `steel_collate`"
-
-# %% ../nbs/04_transforms.ipynb #ec63db0e
-class SteelDataLoaders(DataLoaders):
-    "fastai `DataLoaders` over the training and validation images of one fold of a steel dataset"
-    @classmethod
-    def from_labels(cls, labels:pd.DataFrame, # labels table (`read_labels`)
-                    img_dir, # folder holding the images named in `labels`
-                    bs:int=8, # batch size
-                    crop=None, # training crop (H, W), multiples of 32 (default: `default_crop` of the images and scale)
-                    fold:int=0, # validation fold
-                    n_folds:int=5, # number of folds
-                    seed:int=42, # seed of the folds
-                    balanced:bool=False, # draw defect-free images and each class equally often
-                    num_workers:int=0, # DataLoader worker processes
-                    mode:str='multilabel', # 'multilabel' (C, H, W masks) or 'softmax' (H, W label maps)
-                    channels:int=3, # 3 (RGB) or 1 (grey) input channels
-                    p_defect:float=0., # probability of centring a training crop on a defect
-                    valid_crop=None, # validation crop (H, W); None: whole images
-                    scale:float=1., # resize factor of the training images (validation images are resized on the batch)
-                    resize:tuple=None, # (H, W), multiples of 32: every image resized to it (then by `scale`); None: images keep their sizes
-                    flips:bool=True, # random horizontal and vertical flips
-                    lighting:bool=True, # random brightness and contrast
-                    stats=imagenet_stats, # normalisation (mean, std) per RGB channel
-                    folds=None, # fold of each image, instead of computing them
-                    valid_bs:int=None, # validation batch size (default `bs`)
-                    device=None, # device of the batches (default: fastai's default device)
-                    path='.', # the DataLoaders' path (where fastai's `learn.save` writes `models/`)
-                   ):
-        "DataLoaders for fold `fold` of a labels table"
-        check_mode(mode)
-        if channels not in (1, 3): raise ValueError(f"channels must be 1 or 3, got {channels}")
-        for k,v in (('bs', bs), ('valid_bs', 1 if valid_bs is None else valid_bs)):
-            if int(v) != v or v < 1: raise ValueError(f"{k} must be a positive integer, got {v}")
-        if folds is None and (int(n_folds) != n_folds or n_folds < 2): raise ValueError(f"n_folds must be an integer of at least 2, got {n_folds}")
-        shape = labels.attrs.get('shape')
-        if shape is None: raise ValueError("the labels table does not know its image size: read it with `read_labels`")
-        if not 0 < scale <= 4: raise ValueError(f"scale must be in (0, 4], got {scale}")
-        resize = mult32(resize, 'resize')
-        sizes = labels.attrs.get('sizes') or {}
-        # images of several sizes: crops of the typical image, smaller images padded (the padding is left out of the loss)
-        mixed = bool(sizes) and resize is None
-        base = resize or (typical_shape(labels) if mixed else tuple(shape))
-        if crop is None: crop = default_crop(base, scale)
-        csz,vsz = mult32(crop, 'crop size'),mult32(valid_crop, 'validation crop size')
-        sh,sw = scaled_size(base, scale)
-        if not mixed and (csz[0] > sh or csz[1] > sw):
-            raise ValueError(f"crop size {csz[0]}x{csz[1]} is larger than the images ({sh}x{sw}" + (f" at scale {scale})" if scale != 1 else ")"))
-        low = tuple(np.min(image_shapes(labels), axis=0)) if sizes else tuple(shape)
-        if vsz is not None and (vsz[0] > low[0] or vsz[1] > low[1]):
-            raise ValueError(f"validation crop size {vsz[0]}x{vsz[1]} is larger than the " + (f"smallest images ({low[0]}x{low[1]})" if sizes else f"images ({low[0]}x{low[1]})"))
-        if len(stats) != 2 or any(len(o) not in (1, 3) for o in stats): raise ValueError(f"stats must be (mean, std) with 3 (or 1) values each, got {stats}")
-        if folds is None: folds = get_folds(labels, n_folds, seed)
-        else:
-            folds = np.asarray(folds)
-            if len(folds) != len(labels): raise ValueError(f"folds has {len(folds)} entries for {len(labels)} images")
-            n_folds = int(folds.max()) + 1
-        if int(fold) != fold or fold < 0 or fold >= n_folds: raise ValueError(f"fold must be an integer in 0..{n_folds-1}, got {fold}")
-        valid = np.flatnonzero(folds == fold)
-        if not len(valid) or len(valid) == len(labels): raise ValueError(f"fold {fold} leaves no training or no validation images")
-        n_train = len(labels) - len(valid)
-        if n_train < bs: raise ValueError(f"{n_train} training images cannot fill one batch of {bs}: lower bs")
-        mean,std = (np.asarray(o, dtype=np.float32) for o in stats)
-        if channels == 1: mean,std = mean.mean(keepdims=True),std.mean(keepdims=True)
-        elif len(mean) == 1: mean,std = np.repeat(mean, 3),np.repeat(std, 3)
-        fill = np.clip(np.round(mean*255), 0, 255).astype(np.uint8).tolist() # padding as grey as the average image: 0 once normalised
-        item_tfms = [SteelResize(scale, resize), SteelCrop(csz, p_defect, vsz, pad=mixed, fill=fill)] + ([SteelFlip()] if flips else [])
-        batch_tfms = ([SteelLighting()] if lighting else []) + [NormalizeInplace.from_stats(mean.tolist(), std.tolist())]
-        cl = classes(labels)
-        dblock = DataBlock(blocks=(SteelImageBlock(channels, None if sizes else shape), MultiMaskBlock(cl, shape, mode, class_names(labels), sizes)),
-                           get_x=ImagePath(img_dir), splitter=IndexSplitter(valid),
-                           item_tfms=item_tfms, batch_tfms=batch_tfms)
-        kw = dict(bs=bs, val_bs=valid_bs, num_workers=num_workers, device=device, dl_type=SteelDL)
-        if balanced:
-            train = np.setdiff1d(np.arange(len(labels)), valid)
-            w = balanced_weights(labels.iloc[train])
-            kw.update(dl_type=WeightedSteelDL, dl_kwargs=[{'wgts': w}, {}])
-        dls = dblock.dataloaders(labels, path=path, **kw)
-        res = cls(*dls.loaders, path=dls.path, device=dls.device)
-        # whole validation images of several sizes: batches of one size each
-        if sizes and vsz is None: res.valid.sizes = [image_shape(labels, o) for o in labels.ImageId.iloc[valid]]
-        res.labels,res.classes,res.mode,res.channels,res.fold,res.folds = labels,cl,mode,channels,fold,folds
-        res.stats,res.crop,res.balanced,res.scale,res.resize,res.base = (mean.tolist(), std.tolist()),csz,balanced,float(scale),resize,base
-        res.given_crop = None if crop == default_crop(base, scale) else csz
-        res.class_names = class_names(labels)
-        res.c = len(cl) + (mode == 'softmax')
-        return res
-
-    def set_scale(self, scale:float):
-        "Train on images resized by `scale` from now on (progressive resizing); a default crop follows the new size"
-        sh,sw = scaled_size(self.base, scale)
-        crop = default_crop(self.base, scale)
-        if self.given_crop is not None: crop = tuple(min(c, s//32*32) for c,s in zip(self.given_crop, (sh, sw)))
-        for t in self.train.after_item.fs:
-            if isinstance(t, SteelResize): t.scale = scale
-            if isinstance(t, SteelCrop): t.size = crop
-        self.scale,self.crop = float(scale),crop
-        return self
-
-    @classmethod
-    def from_path(cls, path, # Kaggle-layout folder
-                  csv:str='train.csv', # labels file in `path`
-                  img_dir:str='train_images', # image folder in `path`
-                  n_classes:int=None, # number of classes (default: from the labels)
-                  check:bool=False, # run `check_dataset` first and stop on any problem
-                  class_names=None, # class names (a list or 'a,b,c'), instead of those of `classes.txt` (default: 'class 1', ...)
-                  **kwargs):
-        "DataLoaders for one fold of the dataset in `path` (see `from_labels` for the options)"
-        path = Path(path)
-        if check:
-            probs = check_dataset(path, csv, img_dir, n_classes=n_classes)
-            if len(probs): raise ValueError(f"{path}: {len(probs)} problem(s) in the dataset:\n  " + '\n  '.join(probs.message[:10])
-                                            + (f"\n  (and {len(probs)-10} more)" if len(probs) > 10 else ''))
-        labels = read_labels(path, csv, img_dir, n_classes=n_classes)
-        if class_names is not None:
-            names = [o.strip() for o in (class_names.split(',') if isinstance(class_names, str) else class_names)]
-            if len(names) != len(classes(labels)) or not all(names):
-                raise ValueError(f"{len(names)} class names ({', '.join(names)}) for the {len(classes(labels))} classes of {path}")
-            labels.attrs['class_names'] = names
-        return cls.from_labels(labels, path/img_dir, **kwargs)
-
-# %% ../nbs/04_transforms.ipynb #b4d43988
-def _legend(fig, y):
-    class_legend(fig, getattr(y, 'class_names', None) or default_names(_n_classes(y)))
-
-def _n_classes(y):
-    return y.shape[1] if y.ndim == 4 else (getattr(y, 'n_classes', None) or int(y.max()))
-
-def _layout(x, n, ncols, figsize, double=False):
-    h,w = x.shape[-2:]
-    if ncols is None: ncols = 1 if w/h > 3 else min(n, 3)
-    nrows = int(np.ceil(n/ncols))
-    cols = ncols*(2 if double else 1)
-    if figsize is None:
-        width = min(4*cols*max(w/h, 1)**0.5, 14)
-        figsize = (width, nrows*(width/cols*h/w + 0.35) + 0.5)
-    return ncols,figsize
-
-@dispatch
-def show_batch(x:TensorImage, y:TensorMultiMask|TensorLabelMask, samples, ctxs=None, max_n=6, nrows=None, ncols=None, figsize=None, **kwargs):
-    n = min(len(samples), max_n)
-    if ctxs is None:
-        ncols,figsize = _layout(x, n, ncols, figsize)
-        fig,ctxs = get_grid(n, nrows=nrows, ncols=ncols, figsize=figsize, return_fig=True)
-        _legend(fig, y); fig.tight_layout(rect=(0, 0.4/fig.get_figheight(), 1, 1))
-    for (img,msk),ctx in zip(samples[:n], ctxs):
-        img.show(ctx=ctx, cmap='gray'); msk.show(ctx=ctx, **kwargs)
-    return ctxs
-
-@dispatch
-def show_results(x:TensorImage, y:TensorMultiMask|TensorLabelMask, samples, outs, ctxs=None, max_n=6, nrows=None, ncols=None, figsize=None, **kwargs):
-    n = min(len(samples), max_n)
-    if ctxs is None:
-        ncols,figsize = _layout(x, n, ncols, figsize, double=True)
-        fig,ctxs = get_grid(n, nrows=nrows, ncols=ncols, figsize=figsize, double=True, return_fig=True)
-        _legend(fig, y); fig.tight_layout(rect=(0, 0.4/fig.get_figheight(), 1, 1))
-    for i,((img,msk),out) in enumerate(zip(samples[:n], outs)):
-        for ctx,m,t in ((ctxs[2*i], msk, 'target'), (ctxs[2*i+1], out[0], 'prediction')):
-            img.show(ctx=ctx, cmap='gray'); m.show(ctx=ctx, title=t, **kwargs)
-    return ctxs
-
-# %% ../nbs/04_transforms.ipynb #c57a642f
-def _mark(h, w, rng):
-    m = np.zeros((h, w), np.uint8)
-    y,x = rng.integers(8, h-40), rng.integers(8, w-72)
-    m[y:y+32, x:x+8] = 1; m[y+24:y+32, x:x+64] = 1
-    return m

@@ -10,7 +10,7 @@ from fastai.torch_core import set_seed, rank_distrib, num_distrib
 
 def make_dls():
     from steel_segmentation.sample import sample_path
-    from steel_segmentation.transforms import SteelDataLoaders
+    from steel_segmentation.dataloaders import SteelDataLoaders
     set_seed(0)
     # fold 1 of 21 images holds 5: an odd count, so the two processes' shards need padding
     return SteelDataLoaders.from_path(sample_path(n_train=21, n_test=2, size=(128, 256)), bs=2, crop=(64, 128),
@@ -18,7 +18,8 @@ def make_dls():
 
 
 def main(out):
-    from steel_segmentation.learner import segmentation_learner, distrib_ctx
+    from steel_segmentation.learner import segmentation_learner
+    from steel_segmentation.fit import distrib_ctx
     from steel_segmentation.models import save_model
     out = Path(out)
     dls = make_dls()

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from steel_segmentation.core import parse_rle, rle2mask, image_size
+from steel_segmentation.rle import parse_rle, rle2mask
+from steel_segmentation.images import image_size
 from steel_segmentation.sample import make_image
 
 SIZES = [(90, 150), (120, 200), (75, 110), (100, 100), (140, 180), (110, 70)]
@@ -59,7 +60,7 @@ def rles_fit_their_images(sub, folder):
 def test_mixed_sizes_train_tune_predict_submit(imported, tmp_path):
     "Images of six sizes: training pads the small ones, validation batches by size, tuning, prediction and the submission each at its own size"
     from steel_segmentation.data import read_labels, class_names
-    from steel_segmentation.models import read_config
+    from steel_segmentation.modelfile import read_config
     from steel_segmentation.submission import validate_submission, score_submission
     from steel_segmentation.eda import dataset_report
     labels = read_labels(imported)
@@ -92,8 +93,8 @@ def test_mixed_sizes_train_tune_predict_submit(imported, tmp_path):
 
 def test_resize_option(imported, tmp_path):
     "--resize HxW: every image resized to one size for training and prediction; predictions come back at each image's size"
-    from steel_segmentation.models import read_config
-    from steel_segmentation.inference import Predictor, predict_files
+    from steel_segmentation.modelfile import read_config
+    from steel_segmentation.predictor import Predictor, predict_files
     run_dir = tmp_path/'run'
     r = run('steel-train', '--data', imported, '--encoder', 'resnet18', '--no-pretrained', '--epochs', '1', '--bs', '4',
             '--resize', '96x128', '--precision', 'fp32', '--out', run_dir)

@@ -45,11 +45,11 @@ def app(trained, tmp_path_factory):
 def found_defect(data, model):
     "A test image and a class that has a true defect the model finds (read from the Python API, then checked in the page)"
     from steel_segmentation.data import read_labels, get_masks
-    from steel_segmentation.export import load_predictor
+    from steel_segmentation.predictor import load_predictor
     pred = load_predictor([model])
     truth = read_labels(data, 'test_labels.csv', 'test_images', n_classes=pred.n_classes)
     for i, name in enumerate(truth.ImageId):
-        m, t = pred.predict(np.asarray(__import__('steel_segmentation.core', fromlist=['read_image']).read_image(data/'test_images'/name))[None])[0], get_masks(truth, i)
+        m, t = pred.predict(np.asarray(__import__('steel_segmentation.images', fromlist=['read_image']).read_image(data/'test_images'/name))[None])[0], get_masks(truth, i)
         for c in range(len(m)):
             if t[c].any() and (m[c] & (t[c] != 0)).any(): return name, pred.classes[c]
     pytest.fail("the trained model finds none of the true defects of the test images")
@@ -107,8 +107,9 @@ def test_app_in_chromium(app, tmp_path):
 def test_app_http_api(app):
     "The call the app's notebook documents: the RLE of an image through gradio_client, the same as the library's own prediction"
     from gradio_client import Client, handle_file
-    from steel_segmentation.core import mask2rle, read_image
-    from steel_segmentation.export import load_predictor
+    from steel_segmentation.rle import mask2rle
+    from steel_segmentation.images import read_image
+    from steel_segmentation.predictor import load_predictor
     url, data, model = app
     fn = sorted((data/'test_images').iterdir())[0]
     res = Client(url, verbose=False).predict(handle_file(str(fn)), api_name='/rle')

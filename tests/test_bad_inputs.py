@@ -267,7 +267,7 @@ def test_train_crafted_image_name(train_refusals):
 
 def test_train_damaged_and_bomb_images(train_refusals):
     (r, names), base = train_refusals[0]['damaged'], train_refusals[1]
-    refused(r, '2 problem(s) found before training', *names, 'limit of 100,000,000 pixels', '--no-check')
+    refused(r, '2 problem(s) in the dataset', *names, 'limit of 100,000,000 pixels', '--no-check')
     assert not (base/'damaged'/'run').exists()
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from steel_segmentation.core import rle2mask, pair_dice
+from steel_segmentation.rle import rle2mask
+from steel_segmentation.metrics import pair_dice
 from steel_segmentation.submission import validate_submission, read_submission
 
 pytest.importorskip('onnxruntime', reason='the ONNX tests need onnxruntime (the [dev] extra)')
@@ -21,8 +22,8 @@ def masks(fn, sizes):
 
 
 def test_export_then_submit_agrees(trained, tmp_path):
-    from steel_segmentation.export import onnx_config
-    from steel_segmentation.models import read_config
+    from steel_segmentation.modelfile import onnx_config
+    from steel_segmentation.modelfile import read_config
     d, data, model = trained
     onnx = tmp_path/'model.onnx'
     r = run('steel-export', model, '--out', onnx)

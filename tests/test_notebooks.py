@@ -21,8 +21,10 @@ SLOW = [p for p in NBS if has_slow(p)]
 
 def test_notebooks_found():
     names = [p.stem for p in NBS]
-    for n in ['index', '00_core', '01_data', '01b_importer', '02_sample', '03_eda', '04_transforms', '05_losses', '06_metrics',
-              '07_models', '08_learner', '08b_train', '09_inference', '10_submission', '19_demo', '20_cli']: assert n in names
+    for n in ['index', '00_files', '00b_rle', '00c_images', '01_data', '01b_importer', '02_sample', '03_eda', '04_transforms',
+              '04b_dataloaders', '05_losses', '06_metrics', '06b_modelfile', '07_models', '07c_callbacks', '08_learner', '08a_fit',
+              '08b_train', '09_predictor', '09b_tuning', '10_submission', '11_onnx', '12_app', '19_demo', '20_cli']:
+        assert n in names
     assert SLOW, "some notebook marks its long cells #| slow"
 
 

@@ -19,11 +19,12 @@ def test_logged_dice_equals_predictor_score(data200, tmp_path):
     "200x200 images are padded to 224 for the model; the log must score the 200x200 pixels, as Predictor does"
     from fastai.torch_core import set_seed
     from steel_segmentation.data import read_labels, get_masks
-    from steel_segmentation.transforms import SteelDataLoaders
-    from steel_segmentation.learner import segmentation_learner, fit_steel
-    from steel_segmentation.inference import Predictor, predict_files
+    from steel_segmentation.dataloaders import SteelDataLoaders
+    from steel_segmentation.learner import segmentation_learner
+    from steel_segmentation.fit import fit_steel
+    from steel_segmentation.predictor import Predictor, predict_files
     from steel_segmentation.metrics import dice_pairs
-    from steel_segmentation.models import read_config
+    from steel_segmentation.modelfile import read_config
     set_seed(0)
     dls = SteelDataLoaders.from_path(data200, bs=4, crop=(96, 96), n_folds=4, valid_bs=3)
     learn = segmentation_learner(dls, 'unet', 'resnet18', pretrained=False, out=tmp_path, thresh=0.4, min_area=30)

@@ -2,7 +2,8 @@
 import numpy as np
 import pandas as pd
 
-from steel_segmentation.core import rle2mask, mask2rle, open_image
+from steel_segmentation.rle import rle2mask, mask2rle
+from steel_segmentation.images import open_image
 from steel_segmentation.data import read_labels, label_counts, get_masks, classes
 
 

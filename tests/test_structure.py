@@ -43,13 +43,13 @@ def test_no_private_name_crosses_modules():
 
 
 def test_one_atomic_write_helper():
-    "Renaming into place happens in core's atomic_file/atomic_dir only"
+    "Renaming into place happens in files' atomic_file/atomic_dir only"
     users = [p.name for p in MODULES if re.search(r'os\.(replace|rename)\(|\.(rename|replace)\((?!columns)\w', p.read_text())]
-    assert users == ['core.py'], users
+    assert users == ['files.py'], users
 
 
 def test_inference_import_is_light():
-    code = ("import sys; from steel_segmentation.inference import Predictor; "
+    code = ("import sys; from steel_segmentation.predictor import Predictor, OnnxPredictor, load_predictor; "
             "print(sorted(m for m in sys.modules if m.startswith('fastai')))")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -63,3 +63,62 @@ def test_notebook_keeps_small_outputs(nb):
     cells = json.loads(nb.read_text())['cells']
     lessons = [c for c in cells if c['cell_type'] == 'code' and not ''.join(c['source']).lstrip().startswith(('#| export', '#| hide', '#|export', '#|hide'))]
     if lessons: assert any(c.get('outputs') for c in lessons), f"{nb.name}: no lesson cell keeps its output (run scripts/run_notebooks.py)"
+
+
+def package_imports(p):
+    "The package's modules that module `p` imports, at the top or inside functions"
+    deps = set()
+    for node in ast.walk(ast.parse(p.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            mod = node.module or ''
+            if node.level: deps |= {mod.split('.')[0]} if mod else {a.name for a in node.names}
+            elif mod == 'steel_segmentation': deps |= {a.name for a in node.names}
+            elif mod.startswith('steel_segmentation.'): deps.add(mod.split('.')[1])
+        elif isinstance(node, ast.Import):
+            deps |= {a.name.split('.')[1] for a in node.names if a.name.startswith('steel_segmentation.')}
+    return deps - {p.stem}
+
+
+def find_cycle(graph):
+    "One import cycle of `graph` (module -> modules it imports) as a list, or None"
+    state, stack = {}, []
+    def visit(m):
+        state[m] = 'open'; stack.append(m)
+        for d in sorted(graph.get(m, ())):
+            if state.get(d) == 'open': return stack[stack.index(d):] + [d]
+            if d not in state and (c := visit(d)): return c
+        state[m] = 'done'; stack.pop()
+    for m in sorted(graph):
+        if m not in state and (c := visit(m)): return c
+
+
+def test_find_cycle_finds_one():
+    assert find_cycle({'a': {'b'}, 'b': {'c'}, 'c': {'a'}}) == ['a', 'b', 'c', 'a']
+    assert find_cycle({'a': {'b'}, 'b': set()}) is None
+
+
+def test_no_import_cycle():
+    graph = {p.stem: package_imports(p) for p in MODULES if p.name != '__init__.py'}
+    assert find_cycle(graph) is None, ' -> '.join(find_cycle(graph))
+    assert 'onnx' not in graph['predictor'] and 'predictor' in graph['onnx'], (graph['predictor'], graph['onnx'])
+    assert not graph['files'], graph['files']
+
+
+def test_modules_are_small():
+    sizes = {p.name: len(p.read_text().splitlines()) for p in MODULES}
+    assert {k: v for k,v in sizes.items() if v > 450} == {}
+
+
+def test_package_lines_are_short():
+    long = [f"{p.name}:{i}" for p in MODULES for i,l in enumerate(p.read_text().splitlines(), 1) if len(l) > 120]
+    assert long == [], f"{len(long)} lines over 120 characters: {long[:10]}"
+
+
+def test_export_cells_are_short():
+    long = []
+    for nb in NBS:
+        for c in json.loads(nb.read_text())['cells']:
+            s = ''.join(c['source'])
+            if c['cell_type'] == 'code' and s.startswith('#| export') and len(s.splitlines()) > 60:
+                long.append(f"{nb.name}: {c.get('id')} ({len(s.splitlines())} lines)")
+    assert long == [], long

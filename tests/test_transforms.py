@@ -13,7 +13,7 @@ from PIL import Image
 from steel_segmentation.data import read_labels, classes
 from steel_segmentation.sample import sample_path
 from steel_segmentation.data import check_dataset
-from steel_segmentation.transforms import SteelDataLoaders
+from steel_segmentation.dataloaders import SteelDataLoaders
 
 
 @pytest.fixture(scope='module')

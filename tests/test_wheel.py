@@ -30,7 +30,7 @@ def test_wheel_installs_in_a_fresh_venv(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     whl, = (tmp_path/'dist').glob('steel_segmentation-*.whl')
     names = zipfile.ZipFile(whl).namelist()
-    for mod in ['core', 'data', 'sample', 'cli', '_modidx']: assert f'steel_segmentation/{mod}.py' in names
+    for mod in ['rle', 'images', 'files', 'data', 'sample', 'cli', '_modidx']: assert f'steel_segmentation/{mod}.py' in names
     assert not [n for n in names if n.endswith(('.jpg', '.png', '.csv', '.ipynb', '.safetensors'))], "data or notebooks in the wheel"
 
     venv = tmp_path/'venv'
@@ -42,7 +42,7 @@ def test_wheel_installs_in_a_fresh_venv(tmp_path):
                                capture_output=True, text=True, check=True).stdout.strip())
     (site/'_deps_from_host.pth').write_text(sysconfig.get_paths()['purelib'] + '\n')
 
-    code = ('import steel_segmentation as s, steel_segmentation.core, steel_segmentation.data, steel_segmentation.sample, '
+    code = ('import steel_segmentation as s, steel_segmentation.rle, steel_segmentation.images, steel_segmentation.data, steel_segmentation.sample, '
             'steel_segmentation.cli; print(s.__file__); print(s.__version__)')
     r = subprocess.run([str(py), '-c', code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
