@@ -1,4 +1,4 @@
-"""`steel-app`: a model in the browser — upload an image, move per-class sliders, see the defects, their areas and their RLE.
+"""`steel-app`: a model in the browser: upload an image, move per-class sliders, see the defects, areas and RLE.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/app.html.md"""
 
@@ -17,12 +17,13 @@ from PIL import Image, UnidentifiedImageError
 
 from .files import UserError
 from .rle import mask2rle, rle2mask
-from .images import ImageReadError, read_image, overlay_masks, class_colour
+from .images import check_pixels, ImageReadError, read_image, overlay_masks, class_colour
 from .predictor import postprocess, post_params
 
 # %% ../nbs/12_app.ipynb #da61ba32
 APP_MAX_PIXELS = 16_000_000 # the largest upload the app decodes (40 full Severstal images; 4000x4000)
-PIXEL_MODES = ('1', 'L', 'P', 'RGB', 'I;16', 'I;16B', 'I') # decoded to grey or RGB by `read_image`, as training and steel-predict do
+# decoded to grey or RGB by `read_image`, as training and steel-predict do
+PIXEL_MODES = ('1', 'L', 'P', 'RGB', 'I;16', 'I;16B', 'I')
 
 def read_upload(fn, # the uploaded file
                 channels:int, # what the model takes: 1 (grey) or 3 (RGB)
@@ -33,23 +34,23 @@ def read_upload(fn, # the uploaded file
     try:
         with Image.open(fn) as im: mode,(w, h) = im.mode,im.size
     except Image.DecompressionBombError:
-        raise UserError(f"{fn.name} is far larger than this app's limit of {max_pixels:,} pixels (a decompression bomb)") from None
+        raise UserError(f"{fn.name} is far larger than this app's limit of {max_pixels:,} pixels (a decompression "
+                        f"bomb)") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise UserError(f"{fn.name} is not an image this app can read: upload a PNG, JPEG, BMP or TIFF file") from None
-    if w*h > max_pixels:
-        raise UserError(f"{fn.name} is {w}x{h} = {w*h:,} pixels, more than this app's limit of {max_pixels:,} (a decompression bomb, or a very large image)")
+    check_pixels(h, w, fn.name, max_pixels, "this app's limit")
     if mode not in PIXEL_MODES:
         try: bands = Image.getmodebands(mode)
         except (KeyError, ValueError): bands = '?'
-        raise UserError(f"{fn.name} has {bands} channels ({mode}); the model takes {'grey' if channels == 1 else 'RGB'} images: "
-                        "save it as grey or RGB, without transparency")
+        raise UserError(f"{fn.name} has {bands} channels ({mode}); the model takes "
+                        f"{'grey' if channels == 1 else 'RGB'} images: save it as grey or RGB, without transparency")
     try: return read_image(fn, channels)
     except ImageReadError as e: raise UserError(str(e)) from None
 
 # %% ../nbs/12_app.ipynb #d85a3078
 class Analysis:
     "The model's probabilities of one image, ready to be post-processed again and again"
-    def __init__(self, pred, # `inference.Predictor` or `export.OnnxPredictor`
+    def __init__(self, pred, # `predictor.Predictor` or `predictor.OnnxPredictor`
                  fn, # image file
                  truth:dict=None, # {class: RLE} of this image, if known
                  max_pixels:int=APP_MAX_PIXELS):
@@ -74,20 +75,27 @@ def render(pred, # the predictor (classes, names, post-processing)
         r = {'class': c, 'name': name, 'area (px)': int(m.sum()), 'area (%)': round(100*m.sum()/n, 3)}
         if a.presence is not None: r['classifier'] = round(float(a.presence[i]), 3)
         if a.truth is not None:
-            from steel_segmentation.metrics import pair_dice # its module imports fastai: only when a truth is shown
+            from steel_segmentation.metrics import pair_dice  # its module imports fastai: only when a truth is shown
             t = a.truth[i] != 0
             r['true area (px)'],r['Dice'] = int(t.sum()),round(float(pair_dice((m & t).sum(), m.sum(), t.sum())), 4)
         rows.append(r)
     grey = a.img[..., 0] if a.img.shape[-1] == 1 else a.img
-    return {'overlay': overlay_masks(grey, masks), 'truth': None if a.truth is None else overlay_masks(grey, a.truth),
-            'table': pd.DataFrame(rows), 'rles': '\n'.join(f"{c} ({name}): {mask2rle(m)}" for c,name,m in zip(pred.classes, pred.class_names, masks)),
-            'masks': masks}
+    return {
+        'overlay': overlay_masks(grey, masks),
+        'truth': None if a.truth is None else overlay_masks(grey, a.truth),
+        'table': pd.DataFrame(rows),
+        'rles': '\n'.join(
+            f"{c} ({name}): " f"{mask2rle(m)}" for c, name, m in zip(pred.classes, pred.class_names, masks)
+        ),
+        'masks': masks,
+    }
 
 def legend_html(names:list)->str:
     "The class colours and names, as a line of HTML"
     sw = lambda i: '#%02x%02x%02x' % tuple(int(round(255*v)) for v in class_colour(i))
-    return ' '.join(f'<span style="white-space:nowrap"><span style="display:inline-block;width:12px;height:12px;background:{sw(i)};'
-                    f'border-radius:2px;margin-right:4px"></span>{n}</span>&nbsp;' for i,n in enumerate(names))
+    box = 'display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:4px'
+    return ' '.join(f'<span style="white-space:nowrap"><span style="{box};background:{sw(i)}"></span>{n}</span>&nbsp;'
+                    for i,n in enumerate(names))
 
 # %% ../nbs/12_app.ipynb #7995e8ea
 def _labels(fn)->dict:
@@ -107,6 +115,27 @@ def _examples(folder, n:int=3)->list:
     from steel_segmentation.data import list_images
     return [str(folder/o) for o in list_images(folder)][:n]
 
+# %% ../nbs/12_app.ipynb #7dfdc0ff
+def _sliders(gr, pred)->tuple:
+    "A threshold slider and a minimum-area slider per class, set at the model's post-processing"
+    top = max(20000, 2*int(max(pred.post['min_area'])))
+    th = [gr.Slider(0, 1, value=round(t, 2), step=0.01, label=f'{n}: threshold')
+          for t,n in zip(pred.post['thresh'], pred.class_names)]
+    ma = [gr.Slider(0, top, value=a, step=10, label=f'{n}: minimum area (px)')
+          for a,n in zip(pred.post['min_area'], pred.class_names)]
+    return th,ma
+
+# %% ../nbs/12_app.ipynb #24afb672
+def _outputs(gr, names:list)->tuple:
+    "The app's right-hand column (inside the Blocks being built): legend, prediction, truth, areas, RLE strings"
+    gr.HTML(legend_html(names), elem_id='legend')
+    overlay = gr.Image(label='prediction', type='numpy', interactive=False, elem_id='overlay')
+    true_img = gr.Image(label='truth', type='numpy', interactive=False, visible=False, elem_id='truth')
+    table = gr.Dataframe(label='area per class', interactive=False, elem_id='areas')
+    rles = gr.Textbox(label='RLE per class', lines=min(len(names), 8), max_lines=12, buttons=['copy'], elem_id='rle')
+    return overlay,true_img,table,rles
+
+# %% ../nbs/12_app.ipynb #b7a426b7
 def build_app(models:list, # model files (.safetensors) or .onnx files
               classifier=None, # classifier model file
               labels=None, # a train.csv: the true masks of the images it names
@@ -132,10 +161,13 @@ def build_app(models:list, # model files (.safetensors) or .onnx files
     empty = pd.DataFrame(columns=['class', 'name', 'area (px)', 'area (%)'])
     def upload(fn, *vals):
         try: a = analyse(fn)
-        except (UserError, ValueError) as e: return (None, None, empty, '', '', f"**Refused:** {e}", gr.update(visible=False))
-        except Exception as e: return (None, None, empty, '', '', f"**Error:** {type(e).__name__}: {e}", gr.update(visible=False))
+        except Exception as e: # a user's error is refused; anything else is shown as an error, and the app goes on
+            user = isinstance(e, (UserError, ValueError))
+            why = f"**Refused:** {e}" if user else f"**Error:** {type(e).__name__}: {e}"
+            return (None, None, empty, '', '', why, gr.update(visible=False))
         o,t,r,_,tr = show(a, *vals)
-        msg = f"**{a.name}**: {a.img.shape[1]}x{a.img.shape[0]} px" + (', true masks from the labels' if a.truth is not None else '')
+        msg = f"**{a.name}**: {a.img.shape[1]}x{a.img.shape[0]} px" + (', true masks from the '
+                                                                       'labels' if a.truth is not None else '')
         return a, o, t, r, '', msg, tr
     def rle_api(fn):
         try: a = analyse(fn)
@@ -144,21 +176,16 @@ def build_app(models:list, # model files (.safetensors) or .onnx files
         return {'image': a.name, 'masks': {str(c): mask2rle(o) for c,o in zip(pred.classes, m)}}
     # uploads are removed from Gradio's cache after an hour (checked every hour)
     with gr.Blocks(title='steel_segmentation', analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
-        gr.Markdown(f"## Steel defects\n{len(models)} model(s) · classes: {', '.join(map(str, names))}" + (' · classifier' if pred.classifier else ''))
+        gr.Markdown(f"## Steel defects\n{len(models)} model(s) · classes: "
+                    f"{', '.join(map(str, names))}" + (' · classifier' if pred.classifier else ''))
         state = gr.State(None, time_to_live=1800) # an image's probabilities, dropped half an hour after its last use
         with gr.Row():
             with gr.Column(scale=1):
                 up = gr.File(label='image', file_count='single', type='filepath', elem_id='upload')
                 if examples: gr.Examples(examples=[[o] for o in examples], inputs=[up], label='examples')
                 status = gr.Markdown('', elem_id='status')
-                th = [gr.Slider(0, 1, value=round(pred.post['thresh'][i], 2), step=0.01, label=f'{n}: threshold') for i,n in enumerate(names)]
-                ma = [gr.Slider(0, max(20000, 2*int(max(pred.post['min_area']))), value=pred.post['min_area'][i], step=10, label=f'{n}: minimum area (px)') for i,n in enumerate(names)]
-            with gr.Column(scale=3):
-                gr.HTML(legend_html(names), elem_id='legend')
-                overlay = gr.Image(label='prediction', type='numpy', interactive=False, elem_id='overlay')
-                true_img = gr.Image(label='truth', type='numpy', interactive=False, visible=False, elem_id='truth')
-                table = gr.Dataframe(label='area per class', interactive=False, elem_id='areas')
-                rles = gr.Textbox(label='RLE per class', lines=min(C, 8), max_lines=12, buttons=['copy'], elem_id='rle')
+                th,ma = _sliders(gr, pred)
+            with gr.Column(scale=3): overlay,true_img,table,rles = _outputs(gr, names)
         hidden = gr.Textbox(visible=False)
         up.change(upload, [up, *th, *ma], [state, overlay, table, rles, hidden, status, true_img], api_name='predict')
         for s in th + ma: s.release(show, [state, *th, *ma], [overlay, table, rles, hidden, true_img], api_name=False)
@@ -173,7 +200,8 @@ from typing import Annotated
 
 @call_parse
 def steel_app(
-    model:Annotated[str, {'nargs': '+', 'required': True}]=None, # model file(s) (.safetensors) or .onnx file(s) (required)
+    # model file(s) (.safetensors) or .onnx file(s) (required)
+    model:Annotated[str, {'nargs': '+', 'required': True}]=None,
     classifier:str=None, # classifier model file
     labels:str=None, # train.csv whose true masks are shown beside the prediction
     examples:str=None, # folder of example images (default: the built-in sample's test images)
@@ -193,5 +221,5 @@ def steel_app(
         except ImportError: raise UserError('the app needs Gradio: pip install "steel_segmentation[app]"') from None
         demo = build_app(list(model), classifier, labels, examples, max_pixels, threads, tta)
     print(f"steel-app on http://{host}:{port}", flush=True)
-    demo.queue().launch(server_name=host, server_port=port, share=False, inbrowser=False, show_error=False, ssr_mode=False,
-                        max_file_size=f"{max(1, max_pixels*4//2**20)}mb", quiet=True)
+    demo.queue().launch(server_name=host, server_port=port, share=False, inbrowser=False, show_error=False,
+                        ssr_mode=False, max_file_size=f"{max(1, max_pixels*4//2**20)}mb", quiet=True)

@@ -1,4 +1,4 @@
-"""The console scripts: `steel-sample`, `steel-download`, `steel-train`, `steel-submit`, `steel-predict` and `steel-demo`.
+"""The console scripts: parse the options, make one library call, print the results and the files written.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/cli.html.md"""
 
@@ -15,8 +15,9 @@ from typing import Annotated
 from fastcore.meta import delegates
 from fastcore.script import call_parse
 
-from .files import check_writable, user_errors
-from .data import read_labels, label_counts, download, LAYOUT
+from .files import check_folder, check_writable, user_errors
+from .data import read_labels, label_counts
+from .download import download, LAYOUT
 from .sample import make_sample
 from .train import train_folds
 from .predictor import load_predictor
@@ -71,35 +72,41 @@ def steel_import(
     images:str=None, # image folder in SRC (default: images)
     masks:str=None, # mask folder in SRC (default: masks)
     unmasked:str='error', # images without a mask: error, or defect-free
-    free:str=None, # one folder per class: folders of defect-free images, comma-separated (default: those whose masks are all empty)
+    # one folder per class: folders of defect-free images, comma-separated (default: those whose masks are all empty)
+    free:str=None,
     overwrite:bool=False, # replace a previous import in DST
 ):
     "Import a folder of images and masks into the Kaggle layout"
     from steel_segmentation.importer import import_masks
     with user_errors():
-        p = import_masks(src, dst, classes, test_size if test_size < 1 else int(test_size), seed, images, masks, unmasked, free, overwrite)
-        for o in ('train.csv', 'train_images', 'classes.txt', 'test_images', 'test_labels.csv', 'sample_submission.csv'): print(p/o)
+        p = import_masks(src, dst, classes, test_size if test_size < 1 else int(test_size), seed, images, masks,
+                         unmasked, free, overwrite)
+        files = ('train.csv', 'train_images', 'classes.txt', 'test_images', 'test_labels.csv', 'sample_submission.csv')
+        for o in files: print(p/o)
     return p
 
 # %% ../nbs/20_cli.ipynb #f2e3ff72
 @call_parse
-@delegates(train_folds, but=['data', 'out', 'folds', 'crop', 'valid_crop', 'resize', 'pretrained', 'check', 'model_kwargs'])
+@delegates(train_folds, but=['data', 'out', 'folds', 'crop', 'valid_crop', 'resize', 'pretrained', 'check',
+                             'model_kwargs'])
 def steel_train(
-    data:Annotated[str, {'required': True}]=None, # dataset folder in the Kaggle layout (train.csv, train_images/) (required)
+    # dataset folder in the Kaggle layout (train.csv, train_images/) (required)
+    data:Annotated[str, {'required': True}]=None,
     out:str='runs/steel', # output folder (one subfolder per fold with --fold all)
     fold:str='0', # validation fold, or 'all' to train every fold in turn
     crop:str=None, # training crop HxW, multiples of 32 (default: the largest inside the resized image, at most 256x512)
     valid_crop:str=None, # validation crop HxW (default: whole images)
-    resize:str=None, # HxW, multiples of 32: every image resized to it for training and prediction (default: images keep their sizes)
-    no_pretrained:bool=False, # start from random weights instead of ImageNet weights, which are downloaded once (offline machines, tests)
+    # HxW, multiples of 32: every image resized to it for training and prediction (default: images keep their sizes)
+    resize:str=None,
+    # start from random weights instead of ImageNet weights, which are downloaded once (offline machines, tests)
+    no_pretrained:bool=False,
     no_check:bool=False, # skip the pass over every image before training
     **kwargs):
     "Train a segmentation model or a defect classifier on a Kaggle-layout folder"
     with user_errors():
-        if data is None: raise ValueError("--data is required: a folder in the Kaggle layout (train.csv, train_images/)")
-        if str(fold) != 'all' and not str(fold).isdigit(): raise ValueError(f"--fold must be 'all' or a number, got {fold!r}")
+        if data is None: raise ValueError("--data is required: a folder in the Kaggle layout (train.csv, train_images)")
         size = lambda s: None if s is None else parse_size(s)
-        runs = train_folds(data, out, fold if fold == 'all' else int(fold), crop=size(crop), valid_crop=size(valid_crop), resize=size(resize),
+        runs = train_folds(data, out, fold, crop=size(crop), valid_crop=size(valid_crop), resize=size(resize),
                            pretrained=not no_pretrained, check=not no_check, **kwargs)
         for r in runs: print(r['summary'])
         for o in (o for r in runs for o in r['files']): print(o)
@@ -109,7 +116,7 @@ def steel_train(
 @call_parse
 def steel_submit(
     data:Annotated[str, {'required': True}]=None, # folder with the test images (and sample_submission.csv) (required)
-    models:Annotated[str, {'nargs': '+', 'required': True}]=None, # segmentation model files, or .onnx files from steel-export (several: an ensemble) (required)
+    models:Annotated[str, {'nargs': '+', 'required': True}]=None, # model or .onnx files (several: ensemble) (required)
     classifier:str=None, # classifier model file, to blank the classes it rules out
     tta:str=None, # flip TTA: none, h, v or hv (default: the one the first model file was tuned with)
     post:str=None, # JSON file of post-processing parameters (default: the first model file's)
@@ -125,14 +132,15 @@ def steel_submit(
     competition:str='severstal-steel-defect-detection', # Kaggle competition of --kaggle-submit
 ):
     "Predict the test images and write a Kaggle submission"
-    from steel_segmentation.submission import write_submission, kaggle_submit as submit
+    from steel_segmentation.submission import write_submission, check_message, kaggle_submit as submit
     with user_errors():
-        if data is None or not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: no such folder (the folder with the test images)")
-        if kaggle_submit is not None and not kaggle_submit.strip(): raise ValueError("--kaggle-submit needs a message")
+        check_folder(data, '--data folder')
+        if kaggle_submit is not None: check_message(kaggle_submit)
         check_writable(out, what='--out')
         pred = load_predictor(models, classifier, tta, post, device, threads)
         w = write_submission(pred, data, out, format, img_dir, sample, bs, workers)
-        print(f"{w.n_images} images; positive masks per class: " + ', '.join(f"{c}: {n}" for c,n in zip(pred.class_names, w.positives)))
+        print(f"{w.n_images} images; positive masks per class: "
+              + ', '.join(f"{c}: {n}" for c,n in zip(pred.class_names, w.positives)))
         print(Path(out))
         if kaggle_submit: print(f"Kaggle: {submit(out, kaggle_submit, competition)}")
     return Path(out)
@@ -140,7 +148,8 @@ def steel_submit(
 @call_parse
 def steel_predict(
     images:Annotated[str, {'opt': False, 'nargs': '+'}]=None, # image files (required)
-    model:Annotated[str, {'nargs': '+', 'required': True}]=None, # segmentation model file(s), or .onnx file(s) (required)
+    # segmentation model file(s), or .onnx file(s) (required)
+    model:Annotated[str, {'nargs': '+', 'required': True}]=None,
     classifier:str=None, # classifier model file
     tta:str=None, # flip TTA: none, h, v or hv (default: the one the model file was tuned with)
     post:str=None, # JSON file of post-processing parameters
@@ -151,7 +160,6 @@ def steel_predict(
     "Predict a few images: an overlay PNG per image and a CSV of RLE and area per class"
     from steel_segmentation.predictor import predict_images
     with user_errors():
-        if not images: raise ValueError("give at least one image file")
         check_writable(out, folder=True, what='--out')
         written = predict_images(load_predictor(model, classifier, tta, post, device, threads), images, out)
         for o in written: print(o)
@@ -160,7 +168,8 @@ def steel_predict(
 # %% ../nbs/20_cli.ipynb #36ed7128
 @call_parse
 def steel_export(
-    models:Annotated[str, {'opt': False, 'nargs': '+'}]=None, # segmentation model files (several: one averaged ensemble) (required)
+    # segmentation model files (several: one averaged ensemble) (required)
+    models:Annotated[str, {'opt': False, 'nargs': '+'}]=None,
     out:str='model.onnx', # the .onnx file to write
     classifier:str=None, # classifier model file, exported into the same graph
     opset:int=18, # ONNX opset (18 or newer)
@@ -172,7 +181,8 @@ def steel_export(
     from steel_segmentation.onnx import export_onnx
     with user_errors():
         r = export_onnx(models, out, classifier, opset, images, min_dice, threads)
-        print(f"checked on {r['parity']['pairs']} (image, class) pairs: lowest Dice {r['parity']['min_dice']:.5f}, largest probability difference {r['parity']['max_diff']:.2g}\n{r['out']}")
+        print(f"checked on {r['parity']['pairs']} (image, class) pairs: lowest Dice {r['parity']['min_dice']:.5f}, "
+              f"largest probability difference {r['parity']['max_diff']:.2g}\n{r['out']}")
     return r['out']
 
 # %% ../nbs/20_cli.ipynb #e5ab65db
@@ -182,15 +192,15 @@ def _floats(s, what):
 
 @call_parse
 def steel_tune(
-    data:Annotated[str, {'required': True}]=None, # dataset folder the models were trained on (train.csv, train_images/) (required)
-    models:Annotated[str, {'nargs': '+', 'required': True}]=None, # segmentation model files or .onnx files (an ensemble is tuned as a whole) (required)
+    data:Annotated[str, {'required': True}]=None, # dataset folder the models were trained on (required)
+    models:Annotated[str, {'nargs': '+', 'required': True}]=None, # model files or .onnx files, tuned as one (required)
     classifier:str=None, # classifier model file (its label thresholds are tuned too)
     tta:str='hv', # flip TTA: none, h, v or hv; stored with the parameters, so the submission uses it too
-    threshs:str='0.3 0.35 0.4 0.45 0.5 0.55 0.6 0.65 0.7 0.75 0.8', # candidate pixel thresholds (1, which switches a class off, is tried too)
+    threshs:str='0.3 0.35 0.4 0.45 0.5 0.55 0.6 0.65 0.7 0.75 0.8', # candidate pixel thresholds (1, class off, too)
     min_areas:str=None, # candidate minimum mask areas in pixels (default: 0 to 3% of the image area)
     label_threshs:str='0.3 0.4 0.5 0.6 0.7', # candidate classifier thresholds
-    mix:str=None, # re-weight the score to another mix: 'lb' (Severstal's public leaderboard), or empty pairs then positive pairs per class (default: lb for Severstal's 4 classes of 256x1600, else none)
-    min_gain:float=2., # a setting replaces predicting nothing, or the one before, only when it gains more than this many (image, class) pairs' Dice
+    mix:str=None, # score re-weighted: 'lb', or empty then positive pairs per class (default: lb for Severstal's data)
+    min_gain:float=2., # pairs' worth of Dice a setting must gain to replace predicting nothing or the one before
     bs:int=8, # images per batch
     workers:int=0, # image-reading worker processes
     device:str='cpu', # torch device
@@ -202,10 +212,11 @@ def steel_tune(
     "Tune per-class thresholds and minimum areas on the validation images of a model"
     from steel_segmentation.tuning import tune, tune_report
     with user_errors():
-        if data is None or not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: no such folder")
+        check_folder(data, '--data folder')
         mix = mix if mix is None or str(mix).lower() == 'lb' else _floats(mix, '--mix')
-        r = tune(load_predictor(models, classifier, tta, None, device, threads), data, _floats(threshs, '--threshs'), min_areas and _floats(min_areas, '--min-areas'),
-                 _floats(label_threshs, '--label-threshs'), mix, out, bs, workers, csv, img_dir, min_gain=min_gain)
+        r = tune(load_predictor(models, classifier, tta, None, device, threads), data, _floats(threshs, '--threshs'),
+                 min_areas and _floats(min_areas, '--min-areas'), _floats(label_threshs, '--label-threshs'), mix, out,
+                 bs, workers, csv, img_dir, min_gain=min_gain)
         print(tune_report(r))
         for o in r['files']: print(o)
     return r['post']

@@ -1,4 +1,4 @@
-"""SteelDataLoaders: the folds of a labels table as fastai DataLoaders, with balanced sampling, batches of mixed sizes and a look at them.
+"""SteelDataLoaders: the folds of a labels table as fastai DataLoaders, balanced sampling, batches of mixed sizes.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/dataloaders.html.md"""
 
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from fastcore.basics import patch
 from fastai.torch_core import TensorImage
 from fastai.data.core import TfmdDL, DataLoaders, show_batch, show_results
 from fastai.data.load import fa_collate, SkipItemException
@@ -27,11 +28,13 @@ from fastai.vision.core import imagenet_stats
 from fastai.vision.data import get_grid
 from plum import dispatch
 
-from .images import scaled_size, class_legend, default_names, mult32
-from .data import load_dataset, classes, class_names, get_folds, image_shape, image_shapes, typical_shape
-from .transforms import (TensorMultiMask, TensorLabelMask, ImagePath, SteelImageBlock, MultiMaskBlock,
-                                           default_crop, retype, SteelCrop, SteelResize, SteelFlip, SteelLighting,
-                                           NormalizeInplace)
+from .images import (floor32, check_channels, check_scale, scaled_size, class_legend, default_names,
+                                       mult32)
+from .data import (load_dataset, classes, class_names, get_folds, image_shape, image_shapes,
+                                     typical_shape)
+from .transforms import (TensorMultiMask, TensorLabelMask, ImagePath, SteelImageBlock,
+                                           MultiMaskBlock, default_crop, retype, SteelCrop, SteelResize, SteelFlip,
+                                           SteelLighting, NormalizeInplace)
 
 # %% ../nbs/04b_dataloaders.ipynb #bf0599d9
 def balanced_weights(labels:pd.DataFrame, # labels table
@@ -69,7 +72,8 @@ def steel_collate(b:list)->tuple:
     return tuple(_stack(list(o)) for o in zip(*b)) if isinstance(b[0], tuple) else _stack(list(b))
 
 class SteelDL(TfmdDL):
-    "fastai's `TfmdDL` with `steel_collate`; given each item's size, whole images of different sizes go in batches of one size"
+    """fastai's `TfmdDL` with `steel_collate`; given each item's size, whole images of different sizes go in batches of
+    one size"""
     sizes = None # (H, W) of each item of the dataset, for batches by size (validation of whole images)
     def create_batch(self, b): return steel_collate(b)
     def _groups(self):
@@ -104,113 +108,138 @@ def _size_runs(items, bs):
 class WeightedSteelDL(WeightedDL, SteelDL):
     "fastai's `WeightedDL` with `steel_collate`"
 
-# %% ../nbs/04b_dataloaders.ipynb #ec63db0e
+# %% ../nbs/04b_dataloaders.ipynb #6abb64a1
+def _crop_sizes(labels, crop, valid_crop, scale, resize)->tuple:
+    "(training crop, validation crop, base size, mixed sizes) of a labels table, each checked against the images"
+    shape,sizes = labels.attrs.get('shape'),labels.attrs.get('sizes') or {}
+    if shape is None: raise ValueError("the labels table does not know its image size: read it with `read_labels`")
+    # images of several sizes: crops of the typical image, smaller images padded (the padding is left out of the loss)
+    mixed = bool(sizes) and resize is None
+    base = resize or (typical_shape(labels) if mixed else tuple(shape))
+    csz = mult32(default_crop(base, scale) if crop is None else crop, 'crop size')
+    vsz = mult32(valid_crop, 'validation crop size')
+    sh,sw = scaled_size(base, scale)
+    if not mixed and (csz[0] > sh or csz[1] > sw):
+        at = f" at scale {scale}" if scale != 1 else ''
+        raise ValueError(f"crop size {csz[0]}x{csz[1]} is larger than the images ({sh}x{sw}{at})")
+    low = tuple(np.min(image_shapes(labels), axis=0)) if sizes else tuple(shape)
+    if vsz is not None and (vsz[0] > low[0] or vsz[1] > low[1]):
+        what = "smallest images" if sizes else "images"
+        raise ValueError(f"validation crop size {vsz[0]}x{vsz[1]} is larger than the {what} ({low[0]}x{low[1]})")
+    return csz,vsz,base,mixed
+
+def _valid_fold(labels, fold, n_folds, seed, folds, bs)->tuple:
+    "(validation indices, fold of each image) of fold `fold`, checked to leave a batch of training images"
+    if folds is None and (int(n_folds) != n_folds or n_folds < 2):
+        raise ValueError(f"n_folds must be an integer of at least 2, got {n_folds}")
+    if folds is None: folds = get_folds(labels, n_folds, seed)
+    else:
+        folds = np.asarray(folds)
+        if len(folds) != len(labels): raise ValueError(f"folds has {len(folds)} entries for {len(labels)} images")
+        n_folds = int(folds.max()) + 1
+    if int(fold) != fold or fold < 0 or fold >= n_folds:
+        raise ValueError(f"fold must be an integer in 0..{n_folds-1}, got {fold}")
+    valid = np.flatnonzero(folds == fold)
+    if not len(valid) or len(valid) == len(labels):
+        raise ValueError(f"fold {fold} leaves no training or no validation images")
+    n_train = len(labels) - len(valid)
+    if n_train < bs: raise ValueError(f"{n_train} training images cannot fill one batch of {bs}: lower bs")
+    return valid,folds
+
+def _stats(stats, channels)->tuple:
+    "(mean, std) per input channel, and the padding value that normalises to 0, from (mean, std) per RGB channel"
+    if len(stats) != 2 or any(len(o) not in (1, 3) for o in stats):
+        raise ValueError(f"stats must be (mean, std) with 3 (or 1) values each, got {stats}")
+    mean,std = (np.asarray(o, dtype=np.float32) for o in stats)
+    if channels == 1: mean,std = mean.mean(keepdims=True),std.mean(keepdims=True)
+    elif len(mean) == 1: mean,std = np.repeat(mean, 3),np.repeat(std, 3)
+    # padding as grey as the average image: 0 once normalised
+    return mean,std,np.clip(np.round(mean*255), 0, 255).astype(np.uint8).tolist()
+
+# %% ../nbs/04b_dataloaders.ipynb #c47dfc75
 class SteelDataLoaders(DataLoaders):
     "fastai `DataLoaders` over the training and validation images of one fold of a steel dataset"
-    @classmethod
-    def from_labels(cls, labels:pd.DataFrame, # labels table (`read_labels`)
-                    img_dir, # folder holding the images named in `labels`
-                    bs:int=8, # batch size
-                    crop=None, # training crop (H, W), multiples of 32 (default: `default_crop` of the images and scale)
-                    fold:int=0, # validation fold
-                    n_folds:int=5, # number of folds
-                    seed:int=42, # seed of the folds
-                    balanced:bool=False, # draw defect-free images and each class equally often
-                    num_workers:int=0, # DataLoader worker processes
-                    mode:str='multilabel', # 'multilabel' (C, H, W masks) or 'softmax' (H, W label maps)
-                    channels:int=3, # 3 (RGB) or 1 (grey) input channels
-                    p_defect:float=0., # probability of centring a training crop on a defect
-                    valid_crop=None, # validation crop (H, W); None: whole images
-                    scale:float=1., # resize factor of the training images (validation images are resized on the batch)
-                    resize:tuple=None, # (H, W), multiples of 32: every image resized to it (then by `scale`); None: images keep their sizes
-                    flips:bool=True, # random horizontal and vertical flips
-                    lighting:bool=True, # random brightness and contrast
-                    stats=imagenet_stats, # normalisation (mean, std) per RGB channel
-                    folds=None, # fold of each image, instead of computing them
-                    valid_bs:int=None, # validation batch size (default `bs`)
-                    device=None, # device of the batches (default: fastai's default device)
-                    path='.', # the DataLoaders' path (where fastai's `learn.save` writes `models/`)
-                   ):
-        "DataLoaders for fold `fold` of a labels table"
-        check_mode(mode)
-        if channels not in (1, 3): raise ValueError(f"channels must be 1 or 3, got {channels}")
-        for k,v in (('bs', bs), ('valid_bs', 1 if valid_bs is None else valid_bs)):
-            if int(v) != v or v < 1: raise ValueError(f"{k} must be a positive integer, got {v}")
-        if folds is None and (int(n_folds) != n_folds or n_folds < 2): raise ValueError(f"n_folds must be an integer of at least 2, got {n_folds}")
-        shape = labels.attrs.get('shape')
-        if shape is None: raise ValueError("the labels table does not know its image size: read it with `read_labels`")
-        if not 0 < scale <= 4: raise ValueError(f"scale must be in (0, 4], got {scale}")
-        resize = mult32(resize, 'resize')
-        sizes = labels.attrs.get('sizes') or {}
-        # images of several sizes: crops of the typical image, smaller images padded (the padding is left out of the loss)
-        mixed = bool(sizes) and resize is None
-        base = resize or (typical_shape(labels) if mixed else tuple(shape))
-        if crop is None: crop = default_crop(base, scale)
-        csz,vsz = mult32(crop, 'crop size'),mult32(valid_crop, 'validation crop size')
-        sh,sw = scaled_size(base, scale)
-        if not mixed and (csz[0] > sh or csz[1] > sw):
-            raise ValueError(f"crop size {csz[0]}x{csz[1]} is larger than the images ({sh}x{sw}" + (f" at scale {scale})" if scale != 1 else ")"))
-        low = tuple(np.min(image_shapes(labels), axis=0)) if sizes else tuple(shape)
-        if vsz is not None and (vsz[0] > low[0] or vsz[1] > low[1]):
-            raise ValueError(f"validation crop size {vsz[0]}x{vsz[1]} is larger than the " + (f"smallest images ({low[0]}x{low[1]})" if sizes else f"images ({low[0]}x{low[1]})"))
-        if len(stats) != 2 or any(len(o) not in (1, 3) for o in stats): raise ValueError(f"stats must be (mean, std) with 3 (or 1) values each, got {stats}")
-        if folds is None: folds = get_folds(labels, n_folds, seed)
-        else:
-            folds = np.asarray(folds)
-            if len(folds) != len(labels): raise ValueError(f"folds has {len(folds)} entries for {len(labels)} images")
-            n_folds = int(folds.max()) + 1
-        if int(fold) != fold or fold < 0 or fold >= n_folds: raise ValueError(f"fold must be an integer in 0..{n_folds-1}, got {fold}")
-        valid = np.flatnonzero(folds == fold)
-        if not len(valid) or len(valid) == len(labels): raise ValueError(f"fold {fold} leaves no training or no validation images")
-        n_train = len(labels) - len(valid)
-        if n_train < bs: raise ValueError(f"{n_train} training images cannot fill one batch of {bs}: lower bs")
-        mean,std = (np.asarray(o, dtype=np.float32) for o in stats)
-        if channels == 1: mean,std = mean.mean(keepdims=True),std.mean(keepdims=True)
-        elif len(mean) == 1: mean,std = np.repeat(mean, 3),np.repeat(std, 3)
-        fill = np.clip(np.round(mean*255), 0, 255).astype(np.uint8).tolist() # padding as grey as the average image: 0 once normalised
-        item_tfms = [SteelResize(scale, resize), SteelCrop(csz, p_defect, vsz, pad=mixed, fill=fill)] + ([SteelFlip()] if flips else [])
-        batch_tfms = ([SteelLighting()] if lighting else []) + [NormalizeInplace.from_stats(mean.tolist(), std.tolist())]
-        cl = classes(labels)
-        dblock = DataBlock(blocks=(SteelImageBlock(channels, None if sizes else shape), MultiMaskBlock(cl, shape, mode, class_names(labels), sizes)),
-                           get_x=ImagePath(img_dir), splitter=IndexSplitter(valid),
-                           item_tfms=item_tfms, batch_tfms=batch_tfms)
-        kw = dict(bs=bs, val_bs=valid_bs, num_workers=num_workers, device=device, dl_type=SteelDL)
-        if balanced:
-            train = np.setdiff1d(np.arange(len(labels)), valid)
-            w = balanced_weights(labels.iloc[train])
-            kw.update(dl_type=WeightedSteelDL, dl_kwargs=[{'wgts': w}, {}])
-        dls = dblock.dataloaders(labels, path=path, **kw)
-        res = cls(*dls.loaders, path=dls.path, device=dls.device)
-        # whole validation images of several sizes: batches of one size each
-        if sizes and vsz is None: res.valid.sizes = [image_shape(labels, o) for o in labels.ImageId.iloc[valid]]
-        res.labels,res.classes,res.mode,res.channels,res.fold,res.folds = labels,cl,mode,channels,fold,folds
-        res.stats,res.crop,res.balanced,res.scale,res.resize,res.base = (mean.tolist(), std.tolist()),csz,balanced,float(scale),resize,base
-        res.given_crop = None if crop == default_crop(base, scale) else csz
-        res.class_names = class_names(labels)
-        res.c = len(cl) + (mode == 'softmax')
-        return res
-
     def set_scale(self, scale:float):
         "Train on images resized by `scale` from now on (progressive resizing); a default crop follows the new size"
         sh,sw = scaled_size(self.base, scale)
         crop = default_crop(self.base, scale)
-        if self.given_crop is not None: crop = tuple(min(c, s//32*32) for c,s in zip(self.given_crop, (sh, sw)))
+        if self.given_crop is not None: crop = tuple(min(c, floor32(s)) for c,s in zip(self.given_crop, (sh, sw)))
         for t in self.train.after_item.fs:
             if isinstance(t, SteelResize): t.scale = scale
             if isinstance(t, SteelCrop): t.size = crop
         self.scale,self.crop = float(scale),crop
         return self
 
-    @classmethod
-    def from_path(cls, path, # Kaggle-layout folder
-                  csv:str='train.csv', # labels file in `path`
-                  img_dir:str='train_images', # image folder in `path`
-                  n_classes:int=None, # number of classes (default: from the labels)
-                  check:bool=False, # run `check_dataset` first and stop on any problem
-                  class_names=None, # class names (a list or 'a,b,c'), instead of those of `classes.txt` (default: 'class 1', ...)
-                  **kwargs):
-        "DataLoaders for one fold of the dataset in `path` (see `from_labels` for the options)"
-        return cls.from_labels(load_dataset(path, csv, img_dir, n_classes, class_names, check), Path(path)/img_dir, **kwargs)
+# %% ../nbs/04b_dataloaders.ipynb #6008a5fb
+@patch(cls_method=True)
+def from_labels(cls:SteelDataLoaders, labels:pd.DataFrame, # labels table (`read_labels`)
+                img_dir, # folder holding the images named in `labels`
+                bs:int=8, # batch size
+                crop=None, # training crop (H, W), multiples of 32 (default: `default_crop` of the images and scale)
+                fold:int=0, # validation fold
+                n_folds:int=5, # number of folds
+                seed:int=42, # seed of the folds
+                balanced:bool=False, # draw defect-free images and each class equally often
+                num_workers:int=0, # DataLoader worker processes
+                mode:str='multilabel', # 'multilabel' (C, H, W masks) or 'softmax' (H, W label maps)
+                channels:int=3, # 3 (RGB) or 1 (grey) input channels
+                p_defect:float=0., # probability of centring a training crop on a defect
+                valid_crop=None, # validation crop (H, W); None: whole images
+                scale:float=1., # resize factor of the training images (validation images are resized on the batch)
+                # (H, W), multiples of 32: every image resized to it (then by `scale`); None: images keep their sizes
+                resize:tuple=None,
+                flips:bool=True, # random horizontal and vertical flips
+                lighting:bool=True, # random brightness and contrast
+                stats=imagenet_stats, # normalisation (mean, std) per RGB channel
+                folds=None, # fold of each image, instead of computing them
+                valid_bs:int=None, # validation batch size (default `bs`)
+                device=None, # device of the batches (default: fastai's default device)
+                path='.', # the DataLoaders' path (where fastai's `learn.save` writes `models/`)
+               ):
+    "DataLoaders for fold `fold` of a labels table"
+    check_mode(mode)
+    check_channels(channels)
+    check_scale(scale)
+    for k,v in (('bs', bs), ('valid_bs', 1 if valid_bs is None else valid_bs)):
+        if int(v) != v or v < 1: raise ValueError(f"{k} must be a positive integer, got {v}")
+    resize = mult32(resize, 'resize')
+    csz,vsz,base,mixed = _crop_sizes(labels, crop, valid_crop, scale, resize)
+    valid,folds = _valid_fold(labels, fold, n_folds, seed, folds, bs)
+    mean,std,fill = _stats(stats, channels)
+    shape,sizes,cl = labels.attrs['shape'],labels.attrs.get('sizes') or {},classes(labels)
+    item_tfms = [SteelResize(scale, resize), SteelCrop(csz, p_defect, vsz, pad=mixed, fill=fill)]
+    batch_tfms = ([SteelLighting()] if lighting else []) + [NormalizeInplace.from_stats(mean.tolist(), std.tolist())]
+    dblock = DataBlock(blocks=(SteelImageBlock(channels, None if sizes else shape),
+                               MultiMaskBlock(cl, shape, mode, class_names(labels), sizes)),
+                       get_x=ImagePath(img_dir), splitter=IndexSplitter(valid),
+                       item_tfms=item_tfms + ([SteelFlip()] if flips else []), batch_tfms=batch_tfms)
+    kw = dict(bs=bs, val_bs=valid_bs, num_workers=num_workers, device=device, dl_type=SteelDL)
+    if balanced:
+        w = balanced_weights(labels.iloc[np.setdiff1d(np.arange(len(labels)), valid)])
+        kw.update(dl_type=WeightedSteelDL, dl_kwargs=[{'wgts': w}, {}])
+    dls = dblock.dataloaders(labels, path=path, **kw)
+    res = cls(*dls.loaders, path=dls.path, device=dls.device)
+    # whole validation images of several sizes: batches of one size each
+    if sizes and vsz is None: res.valid.sizes = [image_shape(labels, o) for o in labels.ImageId.iloc[valid]]
+    res.labels,res.classes,res.mode,res.channels,res.fold,res.folds = labels,cl,mode,channels,fold,folds
+    res.stats,res.crop,res.balanced,res.scale = (mean.tolist(), std.tolist()),csz,balanced,float(scale)
+    res.resize,res.base,res.class_names = resize,base,class_names(labels)
+    res.given_crop = None if crop is None or crop == default_crop(base, scale) else csz
+    res.c = len(cl) + (mode == 'softmax')
+    return res
+
+# %% ../nbs/04b_dataloaders.ipynb #22b3fc25
+@patch(cls_method=True)
+def from_path(cls:SteelDataLoaders, path, # Kaggle-layout folder
+              csv:str='train.csv', # labels file in `path`
+              img_dir:str='train_images', # image folder in `path`
+              n_classes:int=None, # number of classes (default: from the labels)
+              check:bool=False, # run `check_dataset` first and stop on any problem
+              class_names=None, # class names (a list or 'a,b,c') instead of those of `classes.txt`
+              **kwargs):
+    "DataLoaders for one fold of the dataset in `path`, read once (see `from_labels` for the options)"
+    labels = load_dataset(path, csv, img_dir, n_classes, class_names, check)
+    return cls.from_labels(labels, Path(path)/img_dir, **kwargs)
 
 # %% ../nbs/04b_dataloaders.ipynb #b4d43988
 def _legend(fig, y):
@@ -230,7 +259,8 @@ def _layout(x, n, ncols, figsize, double=False):
     return ncols,figsize
 
 @dispatch
-def show_batch(x:TensorImage, y:TensorMultiMask|TensorLabelMask, samples, ctxs=None, max_n=6, nrows=None, ncols=None, figsize=None, **kwargs):
+def show_batch(x: TensorImage, y: TensorMultiMask | TensorLabelMask, samples, ctxs=None, max_n=6, nrows=None,
+               ncols=None, figsize=None, **kwargs):
     n = min(len(samples), max_n)
     if ctxs is None:
         ncols,figsize = _layout(x, n, ncols, figsize)
@@ -241,7 +271,8 @@ def show_batch(x:TensorImage, y:TensorMultiMask|TensorLabelMask, samples, ctxs=N
     return ctxs
 
 @dispatch
-def show_results(x:TensorImage, y:TensorMultiMask|TensorLabelMask, samples, outs, ctxs=None, max_n=6, nrows=None, ncols=None, figsize=None, **kwargs):
+def show_results(x: TensorImage, y: TensorMultiMask | TensorLabelMask, samples, outs, ctxs=None, max_n=6, nrows=None,
+                 ncols=None, figsize=None, **kwargs):
     n = min(len(samples), max_n)
     if ctxs is None:
         ncols,figsize = _layout(x, n, ncols, figsize, double=True)

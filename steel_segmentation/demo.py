@@ -11,19 +11,21 @@ __all__ = ['run_demo']
 import shutil
 from pathlib import Path
 
-from .images import mult32
-from .data import read_labels, label_counts, classes, LAYOUT
+from .images import mult32, floor32
+from .data import read_labels, label_counts
+from .download import LAYOUT
 from .sample import make_sample
 from .eda import dataset_report
-from .train import train_folds, check_precision
+from .callbacks import check_precision
+from .train import train_folds
 from .predictor import Predictor, OFF
 from .tuning import tune, tune_report
-from .submission import (write_submission, score_submission, submission_report, versus_empty,
-                                           beats_empty)
-
+from .submission import (write_submission, empty_score, score_submission, submission_report,
+                                           versus_empty, beats_empty)
 
 # %% ../nbs/19_demo.ipynb #0bff996f
 _SAMPLE_FILES = {*LAYOUT, 'test_labels.csv'}
+
 _RUN_FILES = {'model.safetensors', 'log.csv', 'report.png', 'checkpoint.pth', 'post.json'}
 
 def _only(p:Path, names)->bool:
@@ -34,19 +36,23 @@ def _why(seg_log, post, epochs)->str:
     "The likely reason a demo submission did not beat predicting nothing"
     all_off = all(t >= OFF for t in post['thresh'])
     if all_off and seg_log.kaggle_dice.max() <= seg_log.empty_dice.iloc[-1]:
-        return (f"the segmentation model learned nothing it could show on validation in {epochs} epochs (every class switched off): "
-                "train longer (--epochs) or on more images (--n-train)")
-    if all_off: return "tuning switched every class off: the model's masks did not beat empty ones on validation; train longer (--epochs)"
-    return ("what the model learned on the validation images does not carry over to the test images: "
-            "train on more images (--n-train) or longer (--epochs)")
+        return (f"the segmentation model learned nothing it could show on validation in {epochs} epochs (every class "
+                f"switched off): train longer (--epochs) or on more images (--n-train)")
+    if all_off:
+        return ("tuning switched every class off: the model's masks did not beat empty ones on validation; train "
+                "longer (--epochs)")
+    return ("what the model learned on the validation images does not carry over to the test images: train on more "
+            "images (--n-train) or longer (--epochs)")
 
+# %% ../nbs/19_demo.ipynb #221df8b2
 def run_demo(out='steel_demo', # output folder
              n_train:int=200, # training images in the sample
              n_test:int=40, # test images in the sample
              size:tuple=(64, 400), # image size (H, W)
              epochs:int=12, # epochs of the segmentation model and of the classifier
              seed:int=0, # seed of the sample
-             precision:str='auto', # training batches: auto (bfloat16 where the CPU has it natively, else float32), fp32 or bf16
+             # training batches: auto (bfloat16 where the CPU has it natively, else float32), fp32 or bf16
+             precision:str='auto',
              verbose:bool=True, # say what it does, step by step
             )->dict: # score, empty (the all-empty baseline), verdict (one line), files
     "Train, tune and submit on the built-in sample, score the submission and draw reports"
@@ -56,13 +62,15 @@ def run_demo(out='steel_demo', # output folder
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     data = out/'sample'
-    if data.exists() and not _only(data, _SAMPLE_FILES): raise FileExistsError(f"{data} holds files that are not a sample dataset; choose another folder")
+    if data.exists() and not _only(data, _SAMPLE_FILES):
+        raise FileExistsError(f"{data} holds files that are not a sample dataset; choose another folder")
     for d in (out/'seg', out/'cls'):
         if d.exists():
-            if not _only(d, _RUN_FILES): raise FileExistsError(f"{d} holds files that are not a demo run; choose another folder")
+            if not _only(d, _RUN_FILES):
+                raise FileExistsError(f"{d} holds files that are not a demo run; choose another folder")
             shutil.rmtree(d)
     h,w = size
-    crop = mult32((h - h % 32, min(w - w % 32, 256)), 'the demo crop (from the image size)')
+    crop = mult32((floor32(h), min(floor32(w), 256)), 'the demo crop (from the image size)')
     data = make_sample(data, n_train, n_test, (h, w), seed=seed, overwrite=True, progress=verbose)
     labels = read_labels(data, n_classes=4)
     say(label_counts(labels).to_string())
@@ -70,14 +78,17 @@ def run_demo(out='steel_demo', # output folder
     # the images at their own scale (the synthetic defects are thin); defects in every batch (see above)
     common = dict(bs=8, crop=crop, scale=1., precision=precision, pretrained=False, balanced=True)
     say("\n== training the segmentation model")
-    # kept: the model of the lowest validation loss. Crops on defects and balanced classes make the model mark too much at
-    # first, which a Dice at a fixed threshold punishes; it would keep an early, barely trained model, which the tuning cannot mend
-    seg = train_folds(data, out/'seg', arch='unet', encoder='resnet18', epochs=epochs, lr=3e-3, min_area=30, p_defect=0.5, monitor='valid_loss', **common)[0]
+    # kept: the model of the lowest validation loss. Crops on defects and balanced classes make the model mark too much
+    # at first, which a Dice at a fixed threshold punishes; it would keep an early, barely trained model, which the
+    # tuning cannot mend
+    seg = train_folds(data, out/'seg', arch='unet', encoder='resnet18', epochs=epochs, lr=3e-3, min_area=30,
+                      p_defect=0.5, monitor='valid_loss', **common)[0]
     say(seg['summary'])
     say("\n== training the defect classifier")
     # a ResNet-10 (timm's resnet10t): 20 MB instead of a ResNet-18's 45, so that the demo folder stays under 100 MB;
     # the tuning uses its gate only for the classes where it earns its place
-    cls = train_folds(data, out/'cls', task='cls', encoder='tu-resnet10t', epochs=epochs, lr=1e-3, check=False, **common)[0]
+    cls = train_folds(data, out/'cls', task='cls', encoder='tu-resnet10t', epochs=epochs, lr=1e-3, check=False,
+                      **common)[0]
     say(cls['summary'])
     say("\n== tuning thresholds and minimum areas on the validation images")
     t = tune(Predictor([out/'seg/model.safetensors'], out/'cls/model.safetensors', tta='hv'), data, progress=verbose)
@@ -86,11 +97,10 @@ def run_demo(out='steel_demo', # output folder
     sub = out/'submission.csv'
     write_submission(Predictor([out/'seg/model.safetensors'], out/'cls/model.safetensors'), data, sub, progress=verbose)
     truth = read_labels(data, 'test_labels.csv', 'test_images', n_classes=4)
-    score,empty = score_submission(sub, truth),float((truth[classes(truth)] == '').to_numpy().mean())
+    score,empty = score_submission(sub, truth),empty_score(truth)
     say(f"\nKaggle Dice of the submission on the sample's test images: {score:.4f} (all-empty baseline {empty:.4f})")
     rep = submission_report(data, sub, out/'report.png')
     verdict = versus_empty(score, empty)
     if not beats_empty(score, empty): verdict += f"; {_why(pd.read_csv(seg['dir']/'log.csv'), t['post'], epochs)}"
     return {'score': score, 'empty': empty, 'verdict': verdict[0].upper() + verdict[1:],
             'files': [overview, seg['dir']/'report.png', cls['dir']/'report.png', sub, rep]}
-

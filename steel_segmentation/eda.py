@@ -1,4 +1,4 @@
-"""Statistics and plots of a labels table: how many defects of each class, how large, how often together, and what they look like.
+"""Statistics and plots of a labels table: defects per class, sizes, co-occurrence, examples, and duplicate images.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/eda.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/eda.html.md"""
 
 # %% auto #0
 __all__ = ['mask_stats', 'class_summary', 'classes_per_image', 'cooccurrence', 'plot_class_counts', 'plot_areas', 'plot_sizes',
-           'plot_cooccurrence', 'show_defects', 'dataset_report']
+           'plot_cooccurrence', 'show_defects', 'dataset_report', 'image_hash', 'duplicate_groups']
 
 # %% ../nbs/03_eda.ipynb #235cb260
 from pathlib import Path
@@ -16,7 +16,8 @@ import pandas as pd
 import matplotlib.pyplot as plt
 
 from .rle import parse_rle
-from .images import open_image, overlay_masks, class_colour, class_legend
+from .files import progress as report_progress
+from .images import save_figure, open_image, overlay_masks, class_colour, class_legend
 from .data import classes, class_names, get_masks, class_sets, image_shapes
 
 # %% ../nbs/03_eda.ipynb #8e5ca0df
@@ -51,13 +52,15 @@ def mask_stats(labels:pd.DataFrame, # labels table
 def class_summary(labels:pd.DataFrame, # labels table
                   shape:tuple=None, # (H, W) of every image (default: each image's own)
                  )->pd.DataFrame:
-    "Per class (by name): images, share of images, mask area (pixels) mean, median, min and max, and the median share of its image"
+    """Per class (by name): images, share of images, mask area (pixels) mean, median, min and max, and the median share
+    of its image"""
     ms = mask_stats(labels, shape)
     has = labels[classes(labels)] != ''
     area = ms.groupby('ClassId').area.agg(['mean', 'median', 'min', 'max']).rename(columns=lambda o: f'area {o}')
     area['area/image median'] = ms.groupby('ClassId').share.median()
     area.index = area.index.astype(str)
-    res = pd.DataFrame({'name': class_names(labels), 'images': has.sum(), 'share': has.mean()}, index=classes(labels)).join(area)
+    res = pd.DataFrame({'name': class_names(labels), 'images': has.sum(), 'share': has.mean()}, index=classes(labels)
+    ).join(area)
     free = ~has.any(axis=1)
     res.loc['defect-free', ['name', 'images', 'share']] = ['defect-free', free.sum(), free.mean()]
     res.loc['all images', ['name', 'images', 'share']] = ['', len(labels), 1.0]
@@ -83,7 +86,9 @@ def plot_class_counts(labels:pd.DataFrame, # labels table
     cls = classes(labels)
     has = labels[cls] != ''
     counts = list(has.sum()) + [int((~has.any(axis=1)).sum())]
-    bars = ax.bar(class_names(labels) + ['defect-free'], counts, color=[class_colour(i) for i in range(len(cls))] + ['0.6'])
+    bars = ax.bar(
+        class_names(labels) + ['defect-free'], counts, color=[class_colour(i) for i in range(len(cls))] + ['0.6']
+    )
     ax.bar_label(bars, labels=[f'{n}\n{n/max(len(labels), 1):.0%}' for n in counts], fontsize=7)
     ax.set_ylabel('images'); ax.set_title(f'{len(labels):,} images')
     ax.margins(y=0.25)
@@ -93,7 +98,8 @@ def plot_areas(labels:pd.DataFrame, # labels table
                ax=None, # matplotlib axis (default: a new figure)
                bins:int=30, # histogram bins (log-spaced)
                shape:tuple=None, # (H, W) of every image (default: each image's own)
-               share:bool=None, # areas as a share of each image (default: when the images differ in size), else in pixels
+               # areas as a share of each image (default: when the images differ in size), else in pixels
+               share:bool=None,
               ):
     "Histograms of mask areas per class, on a log scale: pixels, or shares of the image for images of different sizes"
     if ax is None: _,ax = plt.subplots(figsize=(6, 3))
@@ -106,27 +112,32 @@ def plot_areas(labels:pd.DataFrame, # labels table
     for i,(c,name) in enumerate(zip(classes(labels), class_names(labels))):
         a = ms[col][ms.ClassId == int(c)]
         if len(a): ax.hist(a, bins=edges, histtype='step', lw=2, color=class_colour(i), label=f'{name} ({len(a)})')
-    ax.set_xscale('log'); ax.set_xlabel('mask area (share of its image)' if share else 'mask area (pixels)'); ax.set_ylabel('masks')
+    ax.set_xscale('log'); ax.set_xlabel('mask area (share of its '
+                                        'image)' if share else 'mask area (pixels)'); ax.set_ylabel('masks')
     ax.set_title('Mask areas'); ax.legend(fontsize=7)
     return ax
 
 def plot_sizes(labels:pd.DataFrame, # labels table
                ax=None, # matplotlib axis (default: a new figure)
               ):
-    "Image sizes, width against height, one colour per class (an image with several classes in each) and grey for defect-free images"
+    """Image sizes, width against height, one colour per class (an image with several classes in each) and grey for
+    defect-free images"""
     if ax is None: _,ax = plt.subplots(figsize=(4.2, 3.6))
     hw = np.array(image_shapes(labels))
     has = (labels[classes(labels)] != '').to_numpy()
     free = ~has.any(axis=1)
-    if free.any(): ax.scatter(hw[free, 1], hw[free, 0], s=12, c='0.6', alpha=0.6, label=f'defect-free ({int(free.sum())})')
+    if free.any():
+        ax.scatter(hw[free, 1], hw[free, 0], s=12, c='0.6', alpha=0.6, label=f'defect-free ({int(free.sum())})')
     for i,name in enumerate(class_names(labels)):
         k = has[:, i]
-        if k.any(): ax.scatter(hw[k, 1], hw[k, 0], s=12, color=class_colour(i), alpha=0.7, label=f'{name} ({int(k.sum())})')
+        if k.any():
+            ax.scatter(hw[k, 1], hw[k, 0], s=12, color=class_colour(i), alpha=0.7, label=f'{name} ({int(k.sum())})')
     n = len({tuple(o) for o in hw})
     ax.set_xlabel('width (px)'); ax.set_ylabel('height (px)')
     ax.set_title(f'{n} image size{"s" if n > 1 else ""}'); ax.legend(fontsize=7)
     return ax
 
+# %% ../nbs/03_eda.ipynb #49765276
 def plot_cooccurrence(labels:pd.DataFrame, # labels table
                       ax=None, # matplotlib axis (default: a new figure)
                      ):
@@ -141,7 +152,8 @@ def plot_cooccurrence(labels:pd.DataFrame, # labels table
     for i in range(n):
         for j in range(n):
             v = co.values[i, j]
-            ax.text(j, i, f'{v:,}', ha='center', va='center', fontsize=7, color='white' if np.log1p(v) > 0.6*top else 'black')
+            ax.text(j, i, f'{v:,}', ha='center', va='center', fontsize=7,
+                    color='white' if np.log1p(v) > 0.6 * top else 'black')
     ax.set_title('Images with both classes')
     return ax
 
@@ -172,7 +184,8 @@ def show_defects(labels:pd.DataFrame, # labels table
     for ax,i in zip(axs[:, 0], idx):
         img = open_image(Path(path)/img_dir/labels.ImageId.iloc[i], 'L')
         ax.imshow(overlay_masks(img, get_masks(labels, i), alpha))
-        ax.set_title(f"{labels.ImageId.iloc[i]}: {', '.join(names[int(c)-1] for c in sets.iloc[i].split('+'))}", fontsize=8, loc='left')
+        ax.set_title(f"{labels.ImageId.iloc[i]}: "
+                     f"{', '.join(names[int(c)-1] for c in sets.iloc[i].split('+'))}", fontsize=8, loc='left')
         ax.axis('off')
     class_legend(fig, names)
     fig.tight_layout(rect=(0, 0.4/fig.get_figheight(), 1, 1))
@@ -186,7 +199,6 @@ def dataset_report(labels:pd.DataFrame, # labels table
                    img_dir:str='train_images', # image folder in `path`
                   )->Path:
     "A one-page picture of a labelled dataset: images per class and an example of each class with its defects"
-    from steel_segmentation.files import atomic_file
     cls,names,sets = classes(labels),class_names(labels),class_sets(labels)
     picks = [labels.index[labels[c] != ''][0] for c in cls if (labels[c] != '').any()][:n]
     mixed = _mixed(labels)
@@ -195,15 +207,50 @@ def dataset_report(labels:pd.DataFrame, # labels table
     ax = plot_class_counts(labels, fig.add_subplot(gs[0, 0]))
     if mixed: plot_sizes(labels, fig.add_subplot(gs[0, 1])) # images of many sizes: which sizes, for which classes
     hw = np.array(image_shapes(labels))
-    sz = f'{hw[0, 0]}x{hw[0, 1]}' if not _mixed(labels) else f'{len({tuple(o) for o in hw})} sizes, {hw.min()} to {hw.max()} px a side'
+    sz = (
+        f'{hw[0, 0]}x{hw[0, 1]}'
+        if not _mixed(labels)
+        else f'{len({tuple(o) for o in hw})} sizes, {hw.min()} to {hw.max()} px a side'
+    )
     ax.set_title(f'{len(labels)} training images, {sz}')
     for i,k in enumerate(picks):
         a = fig.add_subplot(gs[1+i, :])
         a.imshow(overlay_masks(open_image(Path(path)/img_dir/labels.ImageId[k], 'L'), get_masks(labels, k)))
-        a.set_title(f'{labels.ImageId[k]}: ' + ', '.join(names[int(c)-1] for c in sets[k].split('+')), fontsize=8, loc='left'); a.axis('off')
+        a.set_title(f'{labels.ImageId[k]}: '
+                    f'' + ', '.join(names[int(c)-1] for c in sets[k].split('+')), fontsize=8, loc='left'); a.axis('off')
     class_legend(fig, names)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    fn = Path(fn)
-    with atomic_file(fn) as tmp: fig.savefig(tmp, dpi=90, format='png')
-    plt.close(fig)
-    return fn
+    return save_figure(fig, fn, dpi=90)
+
+# %% ../nbs/03_eda.ipynb #12204aff
+def image_hash(fn, hs:tuple=(8, 32))->np.ndarray:
+    "Difference hash of an image: the signs of horizontal gradients of a tiny grey copy, as packed bits"
+    h,w = hs
+    im = open_image(fn, 'L').resize((w+1, h), resample=3)
+    a = np.asarray(im, dtype=np.int16)
+    return np.packbits(a[:, 1:] > a[:, :-1])
+
+def duplicate_groups(fns:list, # image files
+                     max_dist:int=6, # largest number of differing hash bits for two images to count as copies
+                     hs:tuple=(8, 32), # hash grid (rows, columns)
+                    )->np.ndarray: # group id of each image (equal ids = duplicates)
+    "Group near-duplicate images by their difference hash"
+    fns = list(fns)
+    hashes = (
+        np.stack([image_hash(f, hs) for f in report_progress(fns, what='hashing images')])
+        if fns
+        else np.zeros((0, 8), np.uint8)
+    )
+    hashes = np.pad(hashes, ((0, 0), (0, -hashes.shape[1] % 8))).view(np.uint64)
+    parent = np.arange(len(hashes))
+    def find(i):
+        while parent[i] != i: parent[i] = parent[parent[i]]; i = parent[i]
+        return i
+    for s in range(0, len(hashes), 256):
+        d = np.bitwise_count(hashes[s:s+256, None] ^ hashes[None]).sum(-1)
+        for i,j in zip(*np.nonzero(d <= max_dist)):
+            if s+i < j: parent[find(s+i)] = find(j)
+    roots = np.array([find(i) for i in range(len(hashes))], dtype=int)
+    if not len(roots): return roots
+    _,first,inv = np.unique(roots, return_index=True, return_inverse=True)
+    return np.argsort(np.argsort(first))[inv]  # numbered in order of first appearance

@@ -1,4 +1,4 @@
-"""Writing files all or nothing, checking outputs before the work, and what a user sees: errors to fix, progress, short listings.
+"""Files written all or nothing, outputs checked before the work, and what a user sees: errors, progress, listings.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/files.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/files.html.md"""
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'UserError', 'user_errors', 'listing', 'interactive', 'progress', 'clean_stale', 'atomic_file',
-           'atomic_dir', 'check_writable']
+           'atomic_dir', 'check_folder', 'check_writable']
 
 # %% ../nbs/00_files.ipynb #78806e04
 import contextlib, os, re, shutil, sys, tempfile, time, warnings
@@ -14,21 +14,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% ../nbs/00_files.ipynb #eb81d774
-# fastai compiles a few layers with `torch.jit.script` when it is imported, which recent torch reports as deprecated, and
-# fastai.tabular sets a pandas option that pandas 3 reports as deprecated: warnings on every run that no user of this
-# library can act on. Every module imports this one before fastai.
+# fastai compiles a few layers with `torch.jit.script` when it is imported, which recent torch reports as deprecated,
+# and fastai.tabular sets a pandas option that pandas 3 reports as deprecated: warnings on every run that no user of
+# this library can act on. Every module imports this one before fastai.
 warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 warnings.filterwarnings('ignore', message=r"The 'mode\.chained_assignment' option is deprecated")
 
 # %% ../nbs/00_files.ipynb #4dcb6156
 class UserError(Exception):
-    "An error the user can fix (bad data, a missing file, an offline machine): the commands print its message and exit with status 2"
+    """An error the user can fix (bad data, a missing file, an offline machine): the commands print its message and exit
+    with status 2"""
 
 # %% ../nbs/00_files.ipynb #61ad5aa2
 def _warning_line(message, category, filename, lineno, file=None, line=None):
     print(f"warning: {message}", file=sys.stderr)
 
-USER_ERRORS = (UserError, ValueError, FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
+USER_ERRORS = (UserError, ValueError, FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError,
+               NotADirectoryError)
 
 @contextlib.contextmanager
 def user_errors():
@@ -74,7 +76,8 @@ def _log_lines(items, total, what):
         yield o
         if total and n*10 // total > step:
             step = n*10 // total
-            print(f"{what or 'progress'}: {n}/{total} ({n/total:.0%}) in {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+            print(f"{what or 'progress'}: {n}/{total} ({n/total:.0%}) in "
+                  f"{time.time() - t0:.0f}s", file=sys.stderr, flush=True)
 
 # %% ../nbs/00_files.ipynb #1300e2a8
 def _umask()->int:
@@ -126,12 +129,14 @@ def atomic_file(fn, # the file to write
         tmp.unlink(missing_ok=True)
         raise
 
+# %% ../nbs/00_files.ipynb #a2bcf804
 @contextmanager
 def atomic_dir(d, # the folder to write
                replace:bool=False, # replace `d` if it exists (else it must not exist, or be empty)
                merge:bool=False, # add the new files to `d`, keeping what else it holds
               ): # yields the temporary folder to fill
-    "Write folder `d` all or nothing: a temporary folder beside it becomes `d` (or joins it) on success, removed on failure"
+    """Write folder `d` all or nothing: a temporary folder beside it becomes `d` (or joins it) on success, removed on
+    failure"""
     d = Path(d)
     if d.exists() and not d.is_dir(): raise FileExistsError(f"{d} exists and is a file: choose another folder")
     if d.exists() and any(d.iterdir()) and not (replace or merge): raise FileExistsError(f"{d} exists and is not empty")
@@ -152,11 +157,20 @@ def atomic_dir(d, # the folder to write
         raise
 
 # %% ../nbs/00_files.ipynb #3656e08e
+def check_folder(p, # a folder that must exist
+                 what:str='data folder', # how the caller calls it, for the message (e.g. '--data')
+                )->Path:
+    "`p` as a `Path` if it is an existing folder, else an error naming it"
+    p = Path(p)
+    if not p.is_dir(): raise FileNotFoundError(f"{what} not found: {p}")
+    return p
+
 def check_writable(p, # the output (a file, or a folder with `folder=True`)
                    folder:bool=False, # `p` is a folder to write files into
                    what:str='output', # how the caller calls it, for the message (e.g. '--out')
                   )->Path:
-    "Refuse, before any work, an output that cannot be written: a folder given for a file, a file for a folder, no permission"
+    """Refuse, before any work, an output that cannot be written: a folder given for a file, a file for a folder, no
+    permission"""
     p = Path(p)
     if not folder and p.is_dir(): raise IsADirectoryError(f"{what} {p} is a folder: give a file name")
     if folder and p.exists() and not p.is_dir(): raise NotADirectoryError(f"{what} {p} is a file: give a folder")
@@ -166,5 +180,6 @@ def check_writable(p, # the output (a file, or a folder with `folder=True`)
     try:
         fd,probe = tempfile.mkstemp(dir=q, prefix='.steel-write-check-')
         os.close(fd); os.unlink(probe)
-    except OSError as e: raise PermissionError(f"{what} {p} cannot be written: no permission to write in {q} ({e.strerror})") from None
+    except OSError as e:
+        raise PermissionError(f"{what} {p} cannot be written: no permission to write in {q} ({e.strerror})") from None
     return p

@@ -26,9 +26,12 @@ from fastai.learner import Learner
 from fastai.callback.schedule import ParamScheduler, combined_cos, combine_scheds, SchedNo, SchedCos
 from fastai.torch_core import rank_distrib, num_distrib
 
+from .images import check_scale
 from .modelfile import read_config
 from .models import seg_input
-from .callbacks import SaveBestModel, EpochLogger, Checkpoint, ScaleStages, BudgetClock, diverged, run_seconds, read_checkpoint, opt_to, truncate_log, unwrap_model, set_scale, stage_fractions
+from .callbacks import (SaveBestModel, EpochLogger, Checkpoint, ScaleStages, BudgetClock, diverged,
+                                          run_seconds, read_checkpoint, opt_to, truncate_log, unwrap_model, set_scale,
+                                          stage_fractions)
 
 # %% ../nbs/08a_fit.ipynb #d42d6c76
 SCHEDULES = ('one_cycle', 'flat_cos')
@@ -73,13 +76,15 @@ def _batch_seconds(learn, lr, n):
     t_train = float(np.median(st[1:]) if len(st) > 2 else st.mean() if len(st) else time.perf_counter() - t0)
     return t_train,_valid_seconds(learn)
 
+# %% ../nbs/08a_fit.ipynb #83ac7bbd
 def plan_epochs(learn:Learner, # the learner, before its run
                 seconds:float, # the budget of the run
                 lr=1e-3, # learning rate of the measured batches (the schedule's first)
                 n:int=8, # training batches to measure per scale (they train the model; the first is not timed)
                 stages:list=None, # progressive resizing: (scale, share of the training time) of each stage
                )->dict: # epochs, where each stage starts (as a share of the iterations), and the measured times
-    "Measure a few training and validation batches (at each stage's scale) and fit the epochs (and stages) into `seconds`"
+    """Measure a few training and validation batches (at each stage's scale) and fit the epochs (and stages) into
+    `seconds`"""
     t0 = time.perf_counter()
     scales = [s for s,_ in stages] if stages else [learn.dls.scale]
     tt,tv = [],[]
@@ -92,12 +97,15 @@ def plan_epochs(learn:Learner, # the learner, before its run
     ni,nv = len(learn.dls.train),len(learn.dls.valid)
     tt,tv = np.array(tt),np.array(tv)
     # epochs of the last stage are validated (with progressive resizing the earlier ones are not: the scale changes)
-    def cost(e, fr): return e*ni*(fr*tt).sum() + max(1, round(e*fr[-1]))*nv*tv[-1] + e # + 1 s to save model and checkpoint
+    def cost(e, fr):
+        return (e * ni * (fr * tt).sum() + max(1, round(e * fr[-1])) * nv * tv[-1] + e
+        )  # + 1 s to save model and checkpoint
     left = seconds - (time.perf_counter() - t0)
     epochs = 1
     while cost(epochs + 1, frac) <= left: epochs += 1
-    if cost(1, frac) > left: warnings.warn(f"an epoch takes about {cost(1, frac)/60:.1f} min, more than the {left/60:.1f} min left of the budget: "
-                                           "one epoch will run over it (a smaller --scale or fewer images make epochs shorter)")
+    if cost(1, frac) > left:
+        warnings.warn(f"an epoch takes about {cost(1, frac)/60:.1f} min, more than the {left/60:.1f} min left of the "
+                      f"budget: one epoch will run over it (a smaller --scale or fewer images make epochs shorter)")
     elif stages:
         # whole epochs rarely fill the budget: the time left over goes to the last stage, the one at the final scale
         def last(g): return np.concatenate([frac[:-1]*(1 - g)/frac[:-1].sum(), [g]])
@@ -109,10 +117,12 @@ def plan_epochs(learn:Learner, # the learner, before its run
                 if cost(epochs, last(mid)) <= left: lo = mid
                 else: hi = mid
         frac = last(lo)
-    return {'epochs': epochs, 'starts': np.cumsum(frac)[:-1].tolist(), 'train_batch': tt.tolist(), 'valid_batch': tv.tolist(),
-            'epoch': cost(1, frac), 'seconds': cost(epochs, frac), 'train_seconds': epochs*ni*(frac*tt).sum(),
-            'valid_seconds': nv*tv[-1], 'measured': time.perf_counter() - t0}
+    return {'epochs': epochs, 'starts': np.cumsum(frac)[:-1].tolist(), 'train_batch': tt.tolist(),
+            'valid_batch': tv.tolist(), 'epoch': cost(1, frac), 'seconds': cost(epochs, frac),
+            'train_seconds': epochs * ni * (frac * tt).sum(), 'valid_seconds': nv * tv[-1],
+            'measured': time.perf_counter() - t0}
 
+# %% ../nbs/08a_fit.ipynb #2b58130e
 def find_lr(learn:Learner)->float:
     "fastai's learning-rate finder (its `valley` suggestion), leaving the model as it was and no files behind"
     old = learn.path
@@ -127,7 +137,8 @@ def check_fit(epochs=None, minutes=None, schedule='one_cycle', lr=None):
     "The options of a run, checked before it starts"
     if schedule not in SCHEDULES: raise ValueError(f"unknown schedule {schedule!r}: use one of {', '.join(SCHEDULES)}")
     if minutes is not None and not minutes > 0: raise ValueError(f"minutes must be positive, got {minutes}")
-    if epochs is not None and (int(epochs) != epochs or epochs < 1): raise ValueError(f"epochs must be a whole number of at least 1, got {epochs}")
+    if epochs is not None and (int(epochs) != epochs or epochs < 1):
+        raise ValueError(f"epochs must be a whole number of at least 1, got {epochs}")
     if lr is not None and not lr > 0: raise ValueError(f"lr must be positive, got {lr}")
 
 def _scheds(schedule, lr_max, pct_start):
@@ -142,41 +153,72 @@ def _resume(learn, out, n_epoch, minutes):
     ck = read_checkpoint(out/'checkpoint.pth')
     if ck.get('minutes') is not None or minutes is not None:
         if minutes is not None and ck.get('minutes') != minutes:
-            raise ValueError(f"the checkpoint in {out} belongs to a run with " + (f"a budget of {ck['minutes']:g} minutes" if ck.get('minutes') else f"{ck['n_epoch']} epochs")
+            raise ValueError(f"the checkpoint in {out} belongs to a run with "
+                             + (f"a budget of {ck['minutes']:g} "
+                                    f"minutes" if ck.get('minutes') else f"{ck['n_epoch']} epochs")
                              + f", not {minutes:g} minutes: resume with the same budget")
         minutes = ck['minutes']
-    elif n_epoch is not None and ck['n_epoch'] != n_epoch: raise ValueError(f"the checkpoint belongs to a {ck['n_epoch']}-epoch run, not {n_epoch}")
+    elif n_epoch is not None and ck['n_epoch'] != n_epoch:
+        raise ValueError(f"the checkpoint belongs to a {ck['n_epoch']}-epoch run, not {n_epoch}")
     if ck['info'].get('monitor', learn.monitor) != learn.monitor:
-        raise ValueError(f"the checkpoint in {out} keeps the model of the best {ck['info']['monitor']}, not {learn.monitor}: resume with the same monitor")
+        raise ValueError(f"the checkpoint in {out} keeps the model of the best {ck['info']['monitor']}, not "
+                         f"{learn.monitor}: resume with the same monitor")
     was = ck['info'].get('config', {})
     for k in ('task', 'arch', 'encoder', 'n_classes', 'in_channels', 'mode'):
         if k in was and was[k] != learn.config.get(k):
-            raise ValueError(f"the checkpoint in {out} is a run with {k} {was[k]!r}, not {learn.config.get(k)!r}: resume with the same options")
+            raise ValueError(f"the checkpoint in {out} is a run with {k} {was[k]!r}, not {learn.config.get(k)!r}: "
+                             f"resume with the same options")
     unwrap_model(learn.model).load_state_dict(ck['model'])
     learn.opt.load_state_dict(ck['opt'])
     opt_to(learn.opt, next(unwrap_model(learn.model).parameters()).device)
     # an interruption between the log row and the checkpoint would repeat an epoch: keep the rows the checkpoint covers
     truncate_log(out/'log.csv', ck['epoch'])
     best,saved = ck['best'],out/'model.safetensors'
-    if saved.exists() and best is not None: best = (min if 'loss' in learn.monitor else max)(best, read_config(saved).get(learn.monitor, best))
+    if saved.exists() and best is not None:
+        best = (min if 'loss' in learn.monitor else max)(best, read_config(saved).get(learn.monitor, best))
     return ck['epoch'],ck['n_epoch'],best,ck.get('seconds', 0.),minutes,ck['info'].get('lr'),ck['info'].get('starts')
 
+# %% ../nbs/08a_fit.ipynb #ef500220
+def _check_stages(stages:list)->list:
+    "Progressive-resizing stages as (scale, share) pairs of floats, each checked (None stays None)"
+    if not stages: return stages
+    stages = [(float(s), float(f)) for s,f in stages]
+    for s,f in stages:
+        check_scale(s, 'a stage scale')
+        if not f > 0: raise ValueError(f"a stage share must be positive, got {f} in {stages}")
+    return stages
+
+def _file_callbacks(learn, out, n_epoch, best, lr, starts, resume)->list:
+    "The callbacks that keep a run's best model, its log and its checkpoint in `out`"
+    if not resume and (out/'log.csv').exists(): (out/'log.csv').unlink()
+    keys = ('task', 'arch', 'encoder', 'n_classes', 'in_channels', 'mode')
+    info = {'config': {k: learn.config.get(k) for k in keys}, 'lr': float(lr), 'starts': starts,
+            'monitor': learn.monitor}
+    return [SaveBestModel(out/'model.safetensors', None, learn.monitor, best), EpochLogger(out/'log.csv'),
+            Checkpoint(out/'checkpoint.pth', n_epoch, info)]
+
+# %% ../nbs/08a_fit.ipynb #49856fce
 def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learner`
               n_epoch:int=None, # total epochs of the run (or `minutes`)
               lr:float=1e-3, # peak learning rate (of the decoder and head)
               schedule:str='one_cycle', # 'one_cycle' or 'flat_cos'
               discriminative:bool=True, # lr/10 for the encoder
               resume:bool=False, # continue from `out/checkpoint.pth`
-              pct_start:float=None, # share of the run warming up (one_cycle, default 0.25) or flat (flat_cos, default 0.75)
+              # share of the run warming up (one_cycle, default 0.25) or flat (flat_cos, default 0.75)
+              pct_start:float=None,
               wd:float=None, # weight decay (default: fastai's)
               minutes:float=None, # time budget: the epochs are fitted to it from the speed of the first batches
               lr_find:bool=False, # choose `lr` with fastai's learning-rate finder (inside the budget)
-              stages:list=None, # progressive resizing: (scale, share) per stage, e.g. [(0.5, 0.5), (1, 0.5)]; shares of the time with `minutes`, else of the iterations
+              # progressive resizing: (scale, share) per stage, e.g. [(0.5, 0.5), (1, 0.5)]; shares of the time with
+              # `minutes`, else of the iterations
+              stages:list=None,
              )->Learner:
-    "Train with a one-cycle or flat-cosine schedule for `n_epoch` epochs or `minutes`, saving, logging and checkpointing when `learn.out` is set"
+    """Train with a one-cycle or flat-cosine schedule for `n_epoch` epochs or `minutes`, saving, logging and
+    checkpointing when `learn.out` is set"""
     t0 = time.perf_counter()
     check_fit(n_epoch, minutes, schedule, lr)
-    if n_epoch is None and minutes is None and not resume: raise ValueError("give the number of epochs (n_epoch) or a time budget (minutes)")
+    if n_epoch is None and minutes is None and not resume:
+        raise ValueError("give the number of epochs (n_epoch) or a time budget (minutes)")
     out,start,best,before,starts = getattr(learn, 'out', None),0,None,0.,None
     learn.create_opt()
     if resume:
@@ -188,11 +230,10 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
     learn.lr = lr
     lrs = slice(lr/10, lr) if discriminative else lr
     learn.clock = {'start': t0, 'before': before, 'minutes': minutes}
-    if stages:
-        stages = [(float(s), float(f)) for s,f in stages]
-        if any(not 0 < s <= 4 or not f > 0 for s,f in stages): raise ValueError(f"stages must be (scale in (0, 4], share > 0) pairs, got {stages}")
+    stages = _check_stages(stages)
     if minutes is not None and not resume:
-        plan = plan_epochs(learn, minutes*60 - (time.perf_counter() - t0), lr/25 if schedule == 'one_cycle' else lr, stages=stages)
+        budget = minutes*60 - (time.perf_counter() - t0)
+        plan = plan_epochs(learn, budget, lr/25 if schedule == 'one_cycle' else lr, stages=stages)
         n_epoch,starts = plan['epochs'],plan['starts']
         learn.plan = plan
         learn.create_opt() # the measured batches trained the model; the run's optimizer starts afresh
@@ -201,13 +242,10 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
     lr_max = np.array([h['lr'] for h in learn.opt.hypers])
     cbs = [ParamScheduler({k: _shift(f, start/n_epoch) for k,f in _scheds(schedule, lr_max, pct_start).items()})]
     if stages: cbs.append(ScaleStages(stages, n_epoch, starts))
-    if minutes is not None and not resume: cbs.append(BudgetClock(plan['train_seconds'], t0 + minutes*60 - plan['valid_seconds'] - 1))
+    if minutes is not None and not resume:
+        cbs.append(BudgetClock(plan['train_seconds'], t0 + minutes*60 - plan['valid_seconds'] - 1))
     if minutes: learn.config['minutes'] = minutes
-    if out is not None:
-        if not resume and (out/'log.csv').exists(): (out/'log.csv').unlink()
-        cbs += [SaveBestModel(out/'model.safetensors', None, learn.monitor, best), EpochLogger(out/'log.csv'),
-                Checkpoint(out/'checkpoint.pth', n_epoch, {'config': {k: learn.config.get(k) for k in ('task', 'arch', 'encoder', 'n_classes', 'in_channels', 'mode')},
-                                                           'lr': float(lr), 'starts': starts, 'monitor': learn.monitor})]
+    if out is not None: cbs += _file_callbacks(learn, out, n_epoch, best, lr, starts, resume)
     learn.fit(n_epoch - start, cbs=cbs, wd=wd)
     learn.seconds = run_seconds(learn)
     if getattr(learn, 'diverged', None): raise diverged(learn)
@@ -234,7 +272,8 @@ class DeviceDistributedDL(DistributedDL):
 
 class SteelDistributedTrainer(DistributedTrainer):
     "fastai's `DistributedTrainer` with `DeviceDistributedDL`"
-    def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else DeviceDistributedDL(dl, device=self.learn.model.device)
+    def _wrap_dl(self, dl):
+        return dl if isinstance(dl, DistributedDL) else DeviceDistributedDL(dl, device=self.learn.model.device)
 
 def end_distrib():
     "Destroy the default gloo process group if there is one (registered by `distrib_ctx` to run at exit)"

@@ -1,4 +1,4 @@
-"""From a folder of images and mask PNGs, as labelling tools export them, to the Kaggle layout the rest of the library reads.
+"""From folders of images and mask PNGs (as labelling tools export them) to the Kaggle layout the library reads.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/importer.html.md"""
 
@@ -41,7 +41,7 @@ def read_mask(fn, # mask image file (PNG, BMP or TIFF: lossless)
         if a.shape[2] in (2, 4): a = a[..., :a.shape[2]-1]  # the alpha channel does not label pixels
         if a.shape[2] > 1 and not (a == a[..., :1]).all():
             raise ValueError(f"{fn} is a colour mask: export one grey or palette PNG per image whose values are class "
-                             "indices (0 = background), or one binary mask per class")
+                             f"indices (0 = background), or one binary mask per class")
         a = a[..., 0]
     return a.astype(np.int64) if a.dtype == bool else a
 
@@ -54,7 +54,11 @@ def _stem(name:str)->str:
     return s
 
 def _files(folder, exts):
-    return sorted(o.name for o in os.scandir(folder) if o.is_file() and not o.name.startswith('.') and o.name.lower().endswith(exts))
+    return sorted(
+        o.name
+        for o in os.scandir(folder)
+        if o.is_file() and not o.name.startswith('.') and o.name.lower().endswith(exts)
+    )
 
 def mask_pairs(img_dir, # folder of images
                mask_dir, # folder of masks (names: image stem, optionally with a `_mask`-like suffix)
@@ -65,14 +69,17 @@ def mask_pairs(img_dir, # folder of images
     by_stem = {}
     for o in imgs: by_stem.setdefault(Path(o).stem, []).append(o)
     twice = [v for v in by_stem.values() if len(v) > 1]
-    if twice: raise ValueError(f"{img_dir}: {len(twice)} image stem(s) used by several files, e.g. {', '.join(twice[0])}: masks cannot tell them apart")
+    if twice:
+        raise ValueError(f"{img_dir}: {len(twice)} image stem(s) used by several files, e.g. {', '.join(twice[0])}: "
+                         f"masks cannot tell them apart")
     res,orphans,dup = {o: None for o in imgs},[],[]
     for m in msks:
         img = (by_stem.get(Path(m).stem) or by_stem.get(_stem(m)) or [None])[0]
         if img is None: orphans.append(m)
         elif res[img] is not None: dup.append(f"{res[img]} and {m} (image {img})")
         else: res[img] = m
-    if orphans: raise FileNotFoundError(f"{mask_dir}: {len(orphans)} mask(s) have no image in {img_dir}: {listing(orphans)}")
+    if orphans:
+        raise FileNotFoundError(f"{mask_dir}: {len(orphans)} mask(s) have no image in {img_dir}: {listing(orphans)}")
     if dup: raise ValueError(f"{mask_dir}: {len(dup)} image(s) have two masks: {listing(dup, 5)}")
     return res
 
@@ -85,8 +92,9 @@ def _layout(src, images, masks):
     if not src.is_dir(): raise FileNotFoundError(f"source folder not found: {src}")
     img_dir,mask_dir = src/(images or 'images'),src/(masks or 'masks')
     if not img_dir.is_dir() or not mask_dir.is_dir():
-        raise FileNotFoundError(f"{src} is not a mask folder this importer knows: expected {img_dir.name}/ (the images) and "
-                                f"{mask_dir.name}/ (class-index masks, or one subfolder of binary masks per class)")
+        raise FileNotFoundError(f"{src} is not a mask folder this importer knows: expected {img_dir.name}/ (the "
+                                f"images) and {mask_dir.name}/ (class-index masks, or one subfolder of binary masks "
+                                f"per class)")
     subs = sorted(o.name for o in os.scandir(mask_dir) if o.is_dir() and not o.name.startswith('.'))
     return img_dir,mask_dir,('binary' if subs and not _files(mask_dir, MASK_EXTS) else 'index')
 
@@ -101,34 +109,53 @@ def _names(classes):
     return names
 
 def _problems(src, probs, what='problem'):
-    if probs: raise ValueError(f"{src}: {len(probs)} {what}(s):\n  " + '\n  '.join(probs[:10])
-                               + (f"\n  (and {len(probs)-10} more)" if len(probs) > 10 else ''))
+    if probs: raise ValueError(f"{src}: {len(probs)} {what}(s):\n  " + listing(probs, 10, '\n  '))
 
+# %% ../nbs/01b_importer.ipynb #dd0658e3
+def _index_values(a:np.ndarray, # a class-index mask
+                  fn:Path, # its file, for the messages
+                  names:list=None, # the class names, if known
+                 )->tuple: # (values present, or None; the problem, or None)
+    "The values of a class-index mask, or what is wrong with them (negative, or beyond the classes)"
+    vals = np.flatnonzero(np.bincount(a.ravel())) if a.dtype.kind == 'u' else np.unique(a)
+    if vals.min(initial=0) < 0: return None,f"{fn.name} has negative values"
+    hi = vals[vals > len(names)] if names else vals[vals == 255]
+    if not len(hi): return vals,None
+    why = " (255 is the 'ignore' value of some tools: relabel those pixels)" if 255 in hi else ''
+    return None,(f"{fn.name} has value(s) {', '.join(map(str, hi.tolist()))} beyond the "
+                 f"{len(names) if names else 254} classes{why}")
+
+# %% ../nbs/01b_importer.ipynb #4127032d
 def scan_masks(src, # folder with an image folder and a mask folder
                classes=None, # class names, in class-index order (a list or 'a,b,c'); default: from the data
                images:str=None, # image folder in `src` (default 'images')
                masks:str=None, # mask folder in `src` (default 'masks')
                unmasked:str='error', # images without a mask (class-index layout): 'error' or 'defect-free'
                progress:bool=True, # show a progress bar
-               free=None, # one-folder-per-class layout: folders of defect-free images (a list or 'a,b'; default: those without any defect)
+               # one-folder-per-class layout: folders of defect-free images (a list or 'a,b'; default: those without any
+               # defect)
+               free=None,
               )->pd.DataFrame: # labels table; attrs: layout, class_names, shape, sizes, sources
     "Check a folder of images and masks and read it into a labels table"
-    if unmasked not in ('error', 'defect-free'): raise ValueError(f"unmasked must be 'error' or 'defect-free', got {unmasked!r}")
+    if unmasked not in ('error', 'defect-free'):
+        raise ValueError(f"unmasked must be 'error' or 'defect-free', got {unmasked!r}")
     if _class_folders(src, images, masks): return scan_class_folders(src, classes, free, progress)
-    if free is not None: raise ValueError("free names defect-free class folders: it applies to the one-folder-per-class layout only")
+    if free is not None:
+        raise ValueError("free names defect-free class folders: it applies to the one-folder-per-class layout only")
     img_dir,mask_dir,layout = _layout(src, images, masks)
     names = _names(classes)
     if layout == 'index':
         found = {k: {0: v} for k,v in mask_pairs(img_dir, mask_dir).items()}
         bare = [k for k,v in found.items() if v[0] is None]
         if bare and unmasked == 'error':
-            raise FileNotFoundError(f"{mask_dir}: {len(bare)} image(s) have no mask: {listing(bare)}. Add their masks, or import "
-                                    "them as defect-free (unmasked='defect-free', --unmasked defect-free)")
+            raise FileNotFoundError(f"{mask_dir}: {len(bare)} image(s) have no mask: {listing(bare)}. Add their masks, "
+                                    f"or import them as defect-free (unmasked='defect-free', --unmasked defect-free)")
     else:
         subs = sorted(o.name for o in os.scandir(mask_dir) if o.is_dir() and not o.name.startswith('.'))
         if names is None: names = subs
         elif sorted(names) != subs:
-            raise ValueError(f"{mask_dir}: class folders {', '.join(subs)} do not match the class names {', '.join(names)}")
+            raise ValueError(f"{mask_dir}: class folders {', '.join(subs)} do not match the class names "
+                             f"{', '.join(names)}")
         per = [mask_pairs(img_dir, mask_dir/n) for n in names]
         found = {k: {c: p[k] for c,p in enumerate(per, 1)} for k in per[0]}
     if not found: raise FileNotFoundError(f"{img_dir}: no images (looked for {', '.join(IMG_EXTS)})")
@@ -144,15 +171,11 @@ def scan_masks(src, # folder with an image folder and a mask folder
             try: a = read_mask(fn)
             except (OSError, ValueError) as e: probs.append(str(e)); continue
             if a.shape != sizes[img]:
-                probs.append(f"{fn.name} is {a.shape[0]}x{a.shape[1]} but its image {img} is {sizes[img][0]}x{sizes[img][1]}"); continue
+                probs.append(f"{fn.name} is {a.shape[0]}x{a.shape[1]} but its image {img} is "
+                             f"{sizes[img][0]}x{sizes[img][1]}"); continue
             if layout == 'binary': rles[c] = mask2rle(_binary(a)); continue
-            vals = np.flatnonzero(np.bincount(a.ravel())) if a.dtype.kind == 'u' else np.unique(a)
-            if vals.min(initial=0) < 0: probs.append(f"{fn.name} has negative values"); continue
-            hi = vals[vals > len(names)] if names else vals[vals == 255]
-            if len(hi):
-                why = " (255 is the 'ignore' value of some tools: relabel those pixels)" if 255 in hi else ''
-                probs.append(f"{fn.name} has value(s) {', '.join(map(str, hi.tolist()))} beyond the "
-                             f"{len(names) if names else 254} classes{why}"); continue
+            vals,why = _index_values(a, fn, names)
+            if why: probs.append(why); continue
             top = max(top, int(vals.max(initial=0)))
             for v in vals[vals > 0]: rles[int(v)] = mask2rle(a == v)
         rows.append((img, rles))
@@ -160,13 +183,16 @@ def scan_masks(src, # folder with an image folder and a mask folder
     if names is None: names = default_names(max(top, 1))
     return _table(rows, names, sizes, {img: str(img_dir/img) for img in sizes}, layout=layout, src=str(src))
 
+# %% ../nbs/01b_importer.ipynb #8e0952bc
 def _table(rows, names, sizes, sources, **attrs):
     "The labels table of (image, {class: RLE}) rows, with the common size, each other size and the sources in its attrs"
     labels = pd.DataFrame({'ImageId': [r[0] for r in rows]})
     for c in range(1, len(names)+1): labels[str(c)] = pd.Series([r[1].get(c, '') for r in rows], dtype=str)
     shape = common_shape([sizes[o] for o in labels.ImageId]) if len(labels) else None
     other = {o: sizes[o] for o in labels.ImageId if sizes[o] != shape}
-    labels.attrs.update(class_names=names, shape=shape, sources=SharedDict((o, sources[o]) for o in labels.ImageId), **attrs)
+    labels.attrs.update(
+        class_names=names, shape=shape, sources=SharedDict((o, sources[o]) for o in labels.ImageId), **attrs
+    )
     if other: labels.attrs['sizes'] = SharedDict(other)
     return labels
 
@@ -196,7 +222,8 @@ def _mask_kind(p, twins):
 
 def class_folder_pairs(d, # one class folder (images and masks at any depth below it)
                       )->tuple: # ({image file: mask file or None}, {convention: masks found that way})
-    "Match the images of a class folder with their masks: beside them (same name `.png`, or a `_mask`-like suffix) or in a masks folder"
+    """Match the images of a class folder with their masks: beside them (same name `.png`, or a `_mask`-like suffix) or
+    in a masks folder"""
     d = Path(d)
     files = list(_walk(d))
     twins = Counter((p.parent, p.stem) for p in files)
@@ -206,34 +233,63 @@ def class_folder_pairs(d, # one class folder (images and masks at any depth belo
         if kind is None: imgs.setdefault(p.stem, []).append(p)
         else: masks.setdefault(_stem(p.name), []).append(p); how[kind] += 1
     twice = [v for v in imgs.values() if len(v) > 1]
-    if twice: raise ValueError(f"{d}: {len(twice)} image name(s) used twice, e.g. {', '.join(str(o.relative_to(d)) for o in twice[0])}: masks cannot tell them apart")
+    if twice:
+        raise ValueError(f"{d}: {len(twice)} image name(s) used twice, e.g. "
+                         f"{', '.join(str(o.relative_to(d)) for o in twice[0])}: masks cannot tell them apart")
     dup = [v for v in masks.values() if len(v) > 1]
-    if dup: raise ValueError(f"{d}: {len(dup)} image(s) have two masks, e.g. {', '.join(str(o.relative_to(d)) for o in dup[0])}")
+    if dup:
+        raise ValueError(f"{d}: {len(dup)} image(s) have two masks, e.g. "
+                         f"{', '.join(str(o.relative_to(d)) for o in dup[0])}")
     orphans = sorted(str(v[0].relative_to(d)) for k,v in masks.items() if k not in imgs)
     if orphans: raise FileNotFoundError(f"{d}: {len(orphans)} mask(s) have no image: {listing(orphans)}")
     return {v[0]: masks.get(k, [None])[0] for k,v in imgs.items()},dict(how)
 
+# %% ../nbs/01b_importer.ipynb #8f628d62
+def _split_folders(src, subs:list, free:list, has:dict, classes=None)->tuple:
+    "(class folders in class order, defect-free folders, defects ignored per folder given as defect-free)"
+    frees = free + [d for d in subs if d not in free and not any(m is not None and m.any() for m in has[d])]
+    ignored = {d: sum(m is not None and bool(m.any()) for m in has[d]) for d in free}
+    cls = [d for d in subs if d not in frees]
+    if classes is not None:
+        names = _names(classes)
+        if sorted(names) != sorted(cls):
+            also = f" (defect-free folders: {', '.join(frees)})" if frees else ''
+            raise ValueError(f"{src}: class folders {', '.join(cls)} do not match the class names "
+                             f"{', '.join(names)}{also}")
+        cls = names
+    if not cls: raise ValueError(f"{src}: no folder holds a defect: every mask is empty (or missing)")
+    return cls,frees,ignored
+
+# %% ../nbs/01b_importer.ipynb #02364a94
 def scan_class_folders(src, # folder with one subfolder per class (and defect-free folders)
                        classes=None, # the class folders, in class-index order (default: sorted by name)
-                       free=None, # folders of defect-free images (default: the folders whose masks are all empty, or that have none)
+                       # folders of defect-free images (default: the folders whose masks are all empty, or that have
+                       # none)
+                       free=None,
                        progress:bool=True,
-                      )->pd.DataFrame: # labels table; attrs: layout 'folders', class_names, shape, sizes, sources, free, conventions, empty masks
+                      # labels table; attrs: layout 'folders', class_names, shape, sizes, sources, free, conventions,
+                      # empty masks
+                      )->pd.DataFrame:
     "Read a folder of class folders, a binary mask (> 127) beside each image or in a masks folder, into a labels table"
     src = Path(src)
     subs = sorted(o.name for o in os.scandir(src) if o.is_dir() and not o.name.startswith('.'))
     free = _names(free) or []
-    if set(free) - set(subs): raise FileNotFoundError(f"{src}: no folder {', '.join(sorted(set(free) - set(subs)))} (the folders are {', '.join(subs)})")
+    if set(free) - set(subs):
+        raise FileNotFoundError(f"{src}: no folder {', '.join(sorted(set(free) - set(subs)))} (the folders are "
+                                f"{', '.join(subs)})")
     pairs,how = {},Counter()
     for d in subs:
         pairs[d],h = class_folder_pairs(src/d)
         how.update(h)
-    if not any(pairs.values()): raise FileNotFoundError(f"{src}: no images in its folders (looked for {', '.join(IMG_EXTS)})")
+    if not any(pairs.values()):
+        raise FileNotFoundError(f"{src}: no images in its folders (looked for {', '.join(IMG_EXTS)})")
     items = [(d, img, m) for d in subs for img,m in pairs[d].items()]
     names_seen = Counter(img.name for _,img,_ in items)
-    # image names must be unique in train_images/: where two folders share one, every image takes its folder's name as a prefix
+    # image names must be unique in train_images/: where two folders share one, every image takes its folder's name as a
+    # prefix
     renamed = any(v > 1 for v in names_seen.values())
     out = {(d, img): (f"{d}_{img.name}" if renamed else img.name) for d,img,_ in items}
-    sizes,masks,probs,ignored = {},{},[],Counter()
+    sizes,masks,probs = {},{},[]
     for d,img,m in report_progress(items, what='reading masks', show=progress):
         o = out[(d, img)]
         try: sizes[o] = image_size(img)
@@ -241,24 +297,17 @@ def scan_class_folders(src, # folder with one subfolder per class (and defect-fr
         if m is None: masks[o] = None; continue
         try: a = read_mask(m)
         except (OSError, ValueError) as e: probs.append(str(e)); continue
-        if a.shape != sizes[o]: probs.append(f"{m.relative_to(src)} is {a.shape[0]}x{a.shape[1]} but its image is {sizes[o][0]}x{sizes[o][1]}"); continue
+        if a.shape != sizes[o]:
+            probs.append(f"{m.relative_to(src)} is {a.shape[0]}x{a.shape[1]} but its image is "
+                         f"{sizes[o][0]}x{sizes[o][1]}"); continue
         masks[o] = _binary(a)
     _problems(src, probs)
     has = {d: [masks[out[(d, i)]] for i in pairs[d]] for d in subs}
-    auto = [d for d in subs if d not in free and not any(m is not None and m.any() for m in has[d])]
-    frees = free + auto
-    for d in free: ignored[d] = sum(m is not None and bool(m.any()) for m in has[d])
-    cls = [d for d in subs if d not in frees]
-    if classes is not None:
-        names = _names(classes)
-        if sorted(names) != sorted(cls):
-            raise ValueError(f"{src}: class folders {', '.join(cls)} do not match the class names {', '.join(names)}"
-                             + (f" (defect-free folders: {', '.join(frees)})" if frees else ''))
-        cls = names
-    if not cls: raise ValueError(f"{src}: no folder holds a defect: every mask is empty (or missing)")
+    cls,frees,ignored = _split_folders(src, subs, free, has, classes)
     bare = [str(img.relative_to(src)) for d in cls for img,m in pairs[d].items() if m is None]
-    if bare: raise FileNotFoundError(f"{src}: {len(bare)} image(s) of class folders have no mask: {listing(bare)}; "
-                                     "a folder of defect-free images is recognised when none of its images has a defect")
+    if bare:
+        raise FileNotFoundError(f"{src}: {len(bare)} image(s) of class folders have no mask: {listing(bare)}; a folder "
+                                f"of defect-free images is recognised when none of its images has a defect")
     rows,empty = [],Counter()
     for d,img,_ in items:
         o = out[(d, img)]
@@ -267,9 +316,9 @@ def scan_class_folders(src, # folder with one subfolder per class (and defect-fr
             if m.any(): rows.append((o, {cls.index(d) + 1: mask2rle(m)})); continue
             empty[d] += 1
         rows.append((o, {}))
-    return _table(rows, cls, sizes, {out[(d, img)]: str(img) for d,img,_ in items}, layout='folders', src=str(src),
-                  free={d: len(pairs[d]) for d in frees}, ignored=dict(ignored), conventions=dict(how), empty=dict(empty), renamed=renamed)
-
+    return _table(rows, cls, sizes, {out[(d, img)]: str(img) for d, img, _ in items}, layout='folders', src=str(src),
+                  free={d: len(pairs[d]) for d in frees}, ignored=dict(ignored), conventions=dict(how),
+                  empty=dict(empty), renamed=renamed)
 
 # %% ../nbs/01b_importer.ipynb #124eab1a
 def import_report(labels:pd.DataFrame)->str:
@@ -286,15 +335,22 @@ def import_report(labels:pd.DataFrame)->str:
     else:
         hw = np.array(list(sizes))
         (ch,cw),k = sizes.most_common(1)[0]
-        sz = f"in {len(sizes):,} sizes (heights {hw[:, 0].min()} to {hw[:, 0].max()}, widths {hw[:, 1].min()} to {hw[:, 1].max()} px; most common {ch}x{cw}, {k:,} images)"
+        sz = (f"in {len(sizes):,} sizes (heights {hw[:, 0].min()} to {hw[:, 0].max()}, widths {hw[:, 1].min()} to "
+              f"{hw[:, 1].max()} px; most common {ch}x{cw}, {k:,} images)")
     lines = [f"{a.get('src', '')}: {where}",
              f"  {len(labels):,} images {sz}",
              f"  {len(names)} classes: " + ', '.join(f"{n} ({int(k):,} masks)" for n,k in zip(names, has.sum())),
-             f"  defect-free images: {int((n_cls == 0).sum()):,}; images with two or more classes: {int((n_cls > 1).sum()):,}"]
-    if a.get('free'): lines.append("  defect-free folders (not classes): " + ', '.join(f"{d} ({n:,} images)" for d,n in a['free'].items()))
-    if any(a.get('ignored', {}).values()): lines.append("  ignored: the masks with defects in the folders named defect-free: "
+             f"  defect-free images: {int((n_cls == 0).sum()):,}; images with two or more classes: "
+             f"{int((n_cls > 1).sum()):,}"]
+    if a.get('free'):
+        lines.append("  defect-free folders (not classes): "
+                     "" + ', '.join(f"{d} ({n:,} images)" for d,n in a['free'].items()))
+    if any(a.get('ignored', {}).values()): lines.append("  ignored: the masks with defects in the folders named "
+                                                        "defect-free: "
                                                        + ', '.join(f"{d} ({n:,})" for d,n in a['ignored'].items() if n))
-    if a.get('empty'): lines.append("  empty masks (imported as defect-free images): " + ', '.join(f"{d} ({n:,})" for d,n in a['empty'].items()))
+    if a.get('empty'):
+        lines.append("  empty masks (imported as defect-free images): "
+                     "" + ', '.join(f"{d} ({n:,})" for d,n in a['empty'].items()))
     if a.get('renamed'): lines.append("  image names repeat across folders: every image is named FOLDER_NAME")
     unseen = [n for n,k in zip(names, has.sum()) if k == 0]
     if unseen: lines.append(f"  warning: no masks at all for {', '.join(unseen)}")
@@ -335,7 +391,8 @@ def write_layout(labels:pd.DataFrame, # from `scan_masks` (its attrs name the so
         other = sorted(o.name for o in dst.iterdir() if o.name not in LAYOUT_FILES)
         if other: raise FileExistsError(f"{dst} holds other files ({listing(other, 5)}): choose another folder")
         if any(dst.iterdir()) and not overwrite:
-            raise FileExistsError(f"{dst} holds a previous import: choose another folder, or overwrite it (overwrite=True, --overwrite)")
+            raise FileExistsError(f"{dst} holds a previous import: choose another folder, or overwrite it "
+                                  f"(overwrite=True, --overwrite)")
     test = np.zeros(len(labels), bool) if test is None else np.asarray(test, bool)
     src = labels.attrs['sources']
     with atomic_dir(dst, replace=True) as tmp:
@@ -360,7 +417,8 @@ def import_masks(src, # folder with images/ and masks/
                  seed:int=42, # seed of the test split
                  images:str=None, masks:str=None, # image and mask folders in `src` (default: images/, masks/)
                  unmasked:str='error', # images without a mask: 'error' or 'defect-free'
-                 free=None, # one folder per class: the folders of defect-free images (default: those without any defect)
+                 # one folder per class: the folders of defect-free images (default: those without any defect)
+                 free=None,
                  overwrite:bool=False, # replace a previous import in `dst`
                  show:bool=True, # print the report before writing
                  progress:bool=True,
@@ -368,5 +426,7 @@ def import_masks(src, # folder with images/ and masks/
     "Import a folder of images and masks into the Kaggle layout, with an optional stratified test split"
     labels = scan_masks(src, classes, images, masks, unmasked, progress, free)
     test = split_test(labels, test_size, seed)
-    if show: print(import_report(labels) + (f"\n  test split: {int(test.sum()):,} images (seed {seed})" if test.any() else ''))
+    if show:
+        print(import_report(labels) + (f"\n  test split: {int(test.sum()):,} images (seed "
+                                       f"{seed})" if test.any() else ''))
     return write_layout(labels, dst, test, overwrite, progress)

@@ -1,4 +1,4 @@
-"""fastai learners for segmentation and defect classification, with the callbacks a long training run needs: best-model files, a CSV log, a NaN guard, checkpoints to resume from, and distributed training.
+"""fastai learners for segmentation and defect classification, with their metrics and callbacks in place.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/learner.html.md"""
 
@@ -24,15 +24,16 @@ from fastai.losses import BCEWithLogitsLossFlat
 from .images import default_names
 from .losses import get_loss
 from .metrics import KaggleDice, EmptyDice, MajorityAccuracy, PresenceTarget, classifier_metrics
-from .models import create_model, create_classifier, splitter, model_config, PAD_MODES
-from .callbacks import CPUBFloat16, EpochLines, NaNGuard, WholeImages, unwrap_model
+from .models import create_model, create_classifier, splitter, model_config, check_pad
+from .callbacks import CPUBFloat16, check_mixed, EpochLines, NaNGuard, WholeImages, unwrap_model
 
 # %% ../nbs/08_learner.ipynb #3f467754
 MONITORS = {'seg': ('kaggle_dice', 'valid_loss'), 'cls': ('f1_score', 'accuracy', 'valid_loss')}
 
 def check_monitor(task:str, monitor:str)->str:
     "`monitor` if it is one of the task's values that can pick the saved model"
-    if monitor not in MONITORS[task]: raise ValueError(f"monitor must be one of {', '.join(MONITORS[task])} for task {task}, got {monitor!r}")
+    if monitor not in MONITORS[task]:
+        raise ValueError(f"monitor must be one of {', '.join(MONITORS[task])} for task {task}, got {monitor!r}")
     return monitor
 
 def segmentation_learner(dls, # `SteelDataLoaders`
@@ -50,17 +51,22 @@ def segmentation_learner(dls, # `SteelDataLoaders`
                          loss_kwargs:dict=None, # options of the loss
                          model=None, # a ready model instead of `arch`/`encoder`
                          pad:str='zeros', # padding of whole images to multiples of 32: zeros, reflect or replicate
-                         model_kwargs:dict=None, # options of the smp architecture (e.g. decoder_channels), kept in the model file
-                         monitor:str='kaggle_dice', # what picks the saved model: kaggle_dice, or valid_loss (to minimise)
+                         # options of the smp architecture (e.g. decoder_channels), kept in the model file
+                         model_kwargs:dict=None,
+                         # what picks the saved model: kaggle_dice, or valid_loss (to minimise)
+                         monitor:str='kaggle_dice',
                          **kwargs, # passed to `Learner`
                         )->Learner:
     "A fastai `Learner` for segmentation on steel DataLoaders"
     mode = getattr(dls, 'mode', 'multilabel')
     check_monitor('seg', monitor)
     n,mk = len(dls.classes),dict(model_kwargs or {})
-    if pad not in PAD_MODES: raise ValueError(f"unknown padding {pad!r}: use one of {', '.join(PAD_MODES)}")
-    if model is None: model = create_model(arch, encoder, n, getattr(dls, 'channels', 3), pretrained, encoder_weights, mode, **mk)
-    else: _check_fits(model, lambda: create_model(arch, encoder, n, getattr(dls, 'channels', 3), False, None, mode, **mk), f'{arch}/{encoder}')
+    check_pad(pad)
+    if model is None:
+        model = create_model(arch, encoder, n, getattr(dls, 'channels', 3), pretrained, encoder_weights, mode, **mk)
+    else:
+        _check_fits(model, lambda: create_model(arch, encoder, n, getattr(dls, 'channels', 3), False, None, mode, **mk),
+                    f'{arch}/{encoder}')
     config = model_config('seg', arch, encoder, n, getattr(dls, 'channels', 3), mode, dls.classes, dls.stats,
                           post={'thresh': thresh, 'min_area': min_area}, **_split(dls), **_geometry(dls, pad),
                           **({'model_kwargs': mk} if mk else {}))
@@ -68,19 +74,24 @@ def segmentation_learner(dls, # `SteelDataLoaders`
                     metrics=[KaggleDice(thresh, min_area), EmptyDice()], splitter=splitter, **kwargs)
     return _setup(learn, config, monitor, out, fp16, accum, bf16)
 
+# %% ../nbs/08_learner.ipynb #91fd4185
 def classifier_learner(dls, # `SteelDataLoaders` (multilabel mode)
                        encoder:str='resnet34', # smp encoder
-                       pretrained:bool=True, encoder_weights=None, out=None, fp16:bool=False, accum:int=1, bf16:bool=False,
+                       pretrained:bool=True, encoder_weights=None, out=None, fp16:bool=False, accum:int=1,
+                       bf16:bool=False, # as for `segmentation_learner`
                        thresh:float=0.5, # presence threshold of the metrics
                        pos_weight=None, # BCE weight of the positives of each class
-                       model=None,
-                       monitor:str='f1_score', # what picks the saved model: f1_score, accuracy, or valid_loss (to minimise)
-                       **kwargs)->Learner:
+                       model=None, # a ready classifier instead of `encoder`
+                       monitor:str='f1_score', # what picks the saved model: f1_score, accuracy, or valid_loss
+                       **kwargs, # passed to `Learner`
+                      )->Learner:
     "A fastai `Learner` for the multi-label defect-presence classifier"
     check_monitor('cls', monitor)
     n = len(dls.classes)
     if model is None: model = create_classifier(encoder, n, getattr(dls, 'channels', 3), pretrained, encoder_weights)
-    else: _check_fits(model, lambda: create_classifier(encoder, n, getattr(dls, 'channels', 3), False), f'classifier/{encoder}')
+    else:
+        ch = getattr(dls, 'channels', 3)
+        _check_fits(model, lambda: create_classifier(encoder, n, ch, False), f'classifier/{encoder}')
     config = model_config('cls', None, encoder, n, getattr(dls, 'channels', 3), 'multilabel', dls.classes, dls.stats,
                           post={'label_thresh': thresh}, **_split(dls), **_geometry(dls, 'zeros'))
     pw = None if pos_weight is None else torch.as_tensor(pos_weight, dtype=torch.float32)
@@ -93,7 +104,9 @@ def _check_fits(model, build, what):
     "A ready model must be what the configuration will say it is, or its file would not load"
     ref = {k: tuple(v.shape) for k,v in build().state_dict().items()}
     got = {k: tuple(v.shape) for k,v in unwrap_model(model).state_dict().items()}
-    if ref != got: raise ValueError(f"the model given is not a {what} model for these classes and channels: pass the matching arch and encoder")
+    if ref != got:
+        raise ValueError(f"the model given is not a {what} model for these classes and channels: pass the matching "
+                         f"arch and encoder")
 
 def _split(dls)->dict:
     "The validation images of the run, recorded in the model file so that `steel-tune` predicts exactly them"
@@ -107,6 +120,7 @@ def _geometry(dls, pad)->dict:
     return {'scale': float(getattr(dls, 'scale', 1.)), 'pad': pad, 'resize': None if rs is None else list(rs),
             'class_names': list(getattr(dls, 'class_names', None) or default_names(len(dls.classes)))}
 
+# %% ../nbs/08_learner.ipynb #b23b2617
 def _setup(learn, config, monitor, out, fp16, accum, bf16=False):
     learn.config,learn.monitor,learn.out = config,monitor,None if out is None else Path(out)
     learn.model.to(memory_format=torch.channels_last)
@@ -116,12 +130,8 @@ def _setup(learn, config, monitor, out, fp16, accum, bf16=False):
     learn.add_cbs([NaNGuard(), WholeImages(config.get('scale', 1.), config.get('pad', 'zeros'), config.get('resize'))])
     if accum < 1: raise ValueError(f"accum must be at least 1, got {accum}")
     if accum > 1: learn.add_cb(GradientAccumulation(accum*learn.dls.bs))
-    if fp16:
-        if not torch.cuda.is_available(): raise ValueError("fp16 (mixed precision) needs a CUDA GPU; train without --fp16 on this machine")
-        learn.to_fp16()
-    if bf16:
-        if fp16: raise ValueError("fp16 and bf16 contradict each other: choose one")
-        if getattr(learn.dls, 'device', None) is not None and torch.device(learn.dls.device).type != 'cpu': raise ValueError("bf16 here is for CPU training; on a GPU use fp16 (or fastai's to_bf16)")
-        learn.add_cb(CPUBFloat16())
+    check_mixed(fp16, bf16, getattr(learn.dls, 'device', None))
+    if fp16: learn.to_fp16()
+    if bf16: learn.add_cb(CPUBFloat16())
     if learn.out is not None: learn.out.mkdir(parents=True, exist_ok=True)
     return learn

@@ -26,22 +26,27 @@ class SteelLoss(nn.Module):
                 ):
         super().__init__()
         check_mode(mode)
-        if mode not in self.modes: raise ValueError(f"{type(self).__name__} works in {' or '.join(self.modes)} mode, not {mode}")
+        if mode not in self.modes:
+            raise ValueError(f"{type(self).__name__} works in {' or '.join(self.modes)} mode, not {mode}")
         self.mode,self.thresh = mode,thresh
 
     def forward(self, pred, targ):
         pred,targ = plain(pred),plain(targ)
         self._set_valid(None)
         if self.mode == 'multilabel':
-            if pred.shape != targ.shape: raise ValueError(f"multilabel prediction {tuple(pred.shape)} and target {tuple(targ.shape)} differ")
+            if pred.shape != targ.shape:
+                raise ValueError(f"multilabel prediction {tuple(pred.shape)} and target {tuple(targ.shape)} differ")
             pad = targ == IGNORE
             if pad.any():
-                # padding: a certain "no defect" costs (almost) nothing, adds nothing to Dice, and BCE averages over the image pixels only
+                # padding: a certain "no defect" costs (almost) nothing, adds nothing to Dice, and BCE averages over the
+                # image pixels only
                 targ,pred = targ.masked_fill(pad, 0),pred.masked_fill(pad, -30.)
                 self._set_valid(~pad)
             targ = targ.float()
         else:
-            if pred.ndim != targ.ndim + 1: raise ValueError(f"softmax prediction {tuple(pred.shape)} needs a (B, H, W) target, got {tuple(targ.shape)}")
+            if pred.ndim != targ.ndim + 1:
+                raise ValueError(f"softmax prediction {tuple(pred.shape)} needs a (B, H, W) target, got "
+                                 f"{tuple(targ.shape)}")
             targ = targ.long() # padding keeps IGNORE: the softmax losses are given it as their ignore index
         return self.loss(pred, targ)
 
@@ -60,15 +65,19 @@ class BCELoss(SteelLoss):
     def __init__(self, pos_weight=None, # one weight per class for the positive pixels (default: 1)
                  **kwargs):
         super().__init__(**kwargs)
-        self.register_buffer('pos_weight', None if pos_weight is None else torch.as_tensor(pos_weight, dtype=torch.float32))
+        self.register_buffer(
+            'pos_weight', None if pos_weight is None else torch.as_tensor(pos_weight, dtype=torch.float32)
+        )
     def loss(self, pred, targ):
         pw = None
         if self.pos_weight is not None:
-            if len(self.pos_weight) != pred.shape[1]: raise ValueError(f"pos_weight has {len(self.pos_weight)} values for {pred.shape[1]} classes")
+            if len(self.pos_weight) != pred.shape[1]:
+                raise ValueError(f"pos_weight has {len(self.pos_weight)} values for {pred.shape[1]} classes")
             pw = self.pos_weight.to(pred.device).view(-1, *[1]*(pred.ndim-2))
         if getattr(self, 'valid', None) is None: return F.binary_cross_entropy_with_logits(pred, targ, pos_weight=pw)
         v = self.valid.to(pred.dtype)
-        return (F.binary_cross_entropy_with_logits(pred, targ, pos_weight=pw, reduction='none')*v).sum()/v.sum().clamp(min=1)
+        return (F.binary_cross_entropy_with_logits(pred, targ, pos_weight=pw, reduction='none') * v
+        ).sum() / v.sum().clamp(min=1)
 
 # %% ../nbs/05_losses.ipynb #d4961297
 _SMP_MODE = {'multilabel': 'multilabel', 'softmax': 'multiclass'}
@@ -81,21 +90,25 @@ class DiceLoss(SteelLoss):
                  log_loss:bool=False, # -log(Dice) instead of 1 - Dice
                  **kwargs):
         super().__init__(**kwargs)
-        self.func = smp.losses.DiceLoss(_SMP_MODE[self.mode], from_logits=True, smooth=smooth, log_loss=log_loss, ignore_index=_ignore(self.mode))
+        self.func = smp.losses.DiceLoss(
+            _SMP_MODE[self.mode], from_logits=True, smooth=smooth, log_loss=log_loss, ignore_index=_ignore(self.mode)
+        )
     def loss(self, pred, targ): return self.func(pred, targ)
 
 class TverskyLoss(SteelLoss):
     "Tversky loss (smp): `alpha` weighs false positives, `beta` false negatives"
     def __init__(self, alpha:float=0.5, beta:float=0.5, smooth:float=0., **kwargs):
         super().__init__(**kwargs)
-        self.func = smp.losses.TverskyLoss(_SMP_MODE[self.mode], from_logits=True, alpha=alpha, beta=beta, smooth=smooth, ignore_index=_ignore(self.mode))
+        self.func = smp.losses.TverskyLoss(_SMP_MODE[self.mode], from_logits=True, alpha=alpha, beta=beta,
+                                           smooth=smooth, ignore_index=_ignore(self.mode))
     def loss(self, pred, targ): return self.func(pred, targ)
 
 class FocalLoss(SteelLoss):
     "Focal loss (smp): BCE (or CE) with easy pixels down-weighted by (1-p)^gamma, averaged over classes"
     def __init__(self, gamma:float=2., alpha:float=None, **kwargs):
         super().__init__(**kwargs)
-        self.func = smp.losses.FocalLoss(_SMP_MODE[self.mode], alpha=alpha, gamma=gamma, ignore_index=_ignore(self.mode))
+        self.func = smp.losses.FocalLoss(_SMP_MODE[self.mode], alpha=alpha, gamma=gamma, ignore_index=_ignore(self.mode)
+        )
     def loss(self, pred, targ): return self.func(pred, targ)
 
 class LovaszLoss(SteelLoss):
@@ -115,7 +128,9 @@ class CELoss(SteelLoss):
         super().__init__(**kwargs)
         self.register_buffer('weight', None if weight is None else torch.as_tensor(weight, dtype=torch.float32))
     def loss(self, pred, targ):
-        return F.cross_entropy(pred, targ, weight=None if self.weight is None else self.weight.to(pred.device), ignore_index=IGNORE)
+        return F.cross_entropy(
+            pred, targ, weight=None if self.weight is None else self.weight.to(pred.device), ignore_index=IGNORE
+        )
 
 class ComboLoss(SteelLoss):
     "A weighted sum of losses of the same mode"
@@ -132,7 +147,9 @@ class ComboLoss(SteelLoss):
 
 # %% ../nbs/05_losses.ipynb #0a1c004d
 def _bce_dice(bce_weight:float=0.5, dice_weight:float=0.5, pos_weight=None, smooth:float=0., **kwargs):
-    return ComboLoss([BCELoss(pos_weight=pos_weight, **kwargs), DiceLoss(smooth=smooth, **kwargs)], [bce_weight, dice_weight])
+    return ComboLoss(
+        [BCELoss(pos_weight=pos_weight, **kwargs), DiceLoss(smooth=smooth, **kwargs)], [bce_weight, dice_weight]
+    )
 
 def _ce_dice(ce_weight:float=0.5, dice_weight:float=0.5, weight=None, **kwargs):
     kwargs.setdefault('mode', 'softmax')

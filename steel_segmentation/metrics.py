@@ -1,4 +1,4 @@
-"""The competition's Dice, per image and class, as a function and as a fastai metric; per-class Dice, hit rates and the classifier's scores.
+"""Every Dice of the package: per pair, per class, the competition's mean, and the fastai metrics of training.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/metrics.html.md"""
 
@@ -33,7 +33,8 @@ def pair_dice(inter, # pixels in both the prediction and the truth (any shape; n
               true, # true pixels
              ): # Dice of each pair, 1 where both are empty (float64 for numpy, float32 for torch)
     "The competition's Dice of (image, class) pairs from their counts"
-    if type(inter).__module__.startswith('torch'): # a tensor: computed by its own methods, so that this module needs no torch
+    # a tensor: computed by its own methods, so that this module needs no torch
+    if type(inter).__module__.startswith('torch'):
         size = pred.double() + true.double()
         return (2*inter.double()/size.clamp_min(1)).where(size != 0, 1.).float()
     size = np.asarray(pred, np.float64) + np.asarray(true, np.float64)
@@ -85,8 +86,10 @@ def hit_rates(pred, targ)->pd.DataFrame:
     rows = {}
     for c in range(p.shape[1]):
         e,d = ~t[:, c],t[:, c]
-        rows[str(c+1)] = {'empty': int(e.sum()), 'empty hit': float((~p[e, c]).float().mean()) if e.any() else float('nan'),
-                          'defect': int(d.sum()), 'defect hit': float(p[d, c].float().mean()) if d.any() else float('nan')}
+        rows[str(c + 1)] = {'empty': int(e.sum()),
+                            'empty hit': float((~p[e, c]).float().mean()) if e.any() else float('nan'),
+                            'defect': int(d.sum()),
+                            'defect hit': float(p[d, c].float().mean()) if d.any() else float('nan')}
     return pd.DataFrame(rows).T.astype({'empty': int, 'defect': int})
 
 # %% ../nbs/06_metrics.ipynb #04921a5c
@@ -117,7 +120,8 @@ class KaggleDice(Metric):
     def accumulate(self, learn):
         p,t = logits_to_masks(learn.pred, learn.y, self.thresh, self.min_area)
         s = dice_pairs(p, t)
-        h = torch.stack([(p.flatten(2) != 0).any(-1), (t.flatten(2) != 0).any(-1)], -1).to(torch.uint8) # gloo gathers no bool
+        # gloo gathers no bool
+        h = torch.stack([(p.flatten(2) != 0).any(-1), (t.flatten(2) != 0).any(-1)], -1).to(torch.uint8)
         s,h = learn.to_detach(s),learn.to_detach(h)
         self.scores.append(s); self.hits.append(h)
     @property

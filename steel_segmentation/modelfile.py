@@ -1,4 +1,4 @@
-"""A model's configuration in its file, either format: read and written in one place for `.safetensors` and `.onnx` files.
+"""A model's configuration in its file: read and written in one place for `.safetensors` and `.onnx` files.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/modelfile.html.md"""
 
@@ -39,7 +39,8 @@ def read_config(fn)->dict:
         with safe_open(str(fn), 'np') as f: meta = f.metadata() or {}
         cfg = json.loads(meta['config'])
     except (SafetensorError, OSError, KeyError, ValueError) as e:
-        raise ValueError(f"{fn} is not a steel_segmentation model file (damaged, or another kind of file): {e}") from None
+        raise ValueError(f"{fn} is not a steel_segmentation model file (damaged, or another kind of file): "
+                         f"{e}") from None
     if cfg.get('format') != FORMAT: raise ValueError(f"{fn}: unknown model format {cfg.get('format')!r}")
     return cfg
 
@@ -60,16 +61,23 @@ def ort_session(fn, threads:int=0, optimize:bool=True, providers=None):
     if not fn.is_file(): raise FileNotFoundError(f"model file not found: {fn}")
     so = ort.SessionOptions()
     so.intra_op_num_threads,so.inter_op_num_threads = int(threads or 0),1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.graph_optimization_level = (
+        ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    )
     so.log_severity_level = 3
     try: return ort.InferenceSession(str(fn), so, providers=providers or ['CPUExecutionProvider'])
-    except Exception as e: raise ValueError(f"{fn} is not an ONNX model ONNX Runtime can load (damaged, or another kind of file): {str(e)[:300]}") from None
+    except Exception as e:
+        raise ValueError(f"{fn} is not an ONNX model ONNX Runtime can load (damaged, or another kind of file): "
+                         f"{str(e)[:300]}") from None
 
 def session_config(sess, fn)->dict:
     meta = sess.get_modelmeta().custom_metadata_map.get(META_KEY)
-    if not meta: raise ValueError(f"{fn} is an ONNX model without a steel_segmentation configuration: export it with steel-export")
+    if not meta:
+        raise ValueError(f"{fn} is an ONNX model without a steel_segmentation configuration: export it with "
+                         f"steel-export")
     cfg = json.loads(meta)
-    if cfg.get('onnx_format') != ONNX_FORMAT: raise ValueError(f"{fn}: unknown ONNX model format {cfg.get('onnx_format')!r}")
+    if cfg.get('onnx_format') != ONNX_FORMAT:
+        raise ValueError(f"{fn}: unknown ONNX model format {cfg.get('onnx_format')!r}")
     return cfg
 
 def onnx_config(fn)->dict:
@@ -92,7 +100,8 @@ def write_onnx_config(fn, # an .onnx file
 
 # %% ../nbs/06b_modelfile.ipynb #b704102a
 def file_config(fn)->dict:
-    "The configuration of a model file: `.safetensors` (weights and configuration) or `.onnx` (written by `steel-export`)"
+    """The configuration of a model file: `.safetensors` (weights and configuration) or `.onnx` (written by `steel-
+    export`)"""
     if Path(fn).suffix.lower() == '.onnx':
         from steel_segmentation.modelfile import onnx_config
         return onnx_config(fn)

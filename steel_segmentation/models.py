@@ -1,4 +1,4 @@
-"""One factory for segmentation-models-pytorch architectures and encoders, a defect classifier, a splitter, and model files that carry their own configuration.
+"""One factory for smp architectures and encoders, a defect classifier and its splitter, model files that load.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/models.html.md"""
 
@@ -6,8 +6,8 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/models.html.md"""
 
 # %% auto #0
 __all__ = ['ARCHS', 'PAD_MODES', 'WeightsError', 'check_arch', 'check_encoder', 'load_encoder_weights', 'hub_reachable',
-           'create_model', 'seg_input', 'seg_output', 'seg_forward', 'DefectClassifier', 'create_classifier',
-           'splitter', 'model_config', 'save_model', 'load_model']
+           'create_model', 'check_pad', 'seg_input', 'seg_output', 'seg_forward', 'DefectClassifier',
+           'create_classifier', 'splitter', 'model_config', 'save_model', 'load_model']
 
 # %% ../nbs/07_models.ipynb #5f780713
 import socket
@@ -22,7 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from .files import UserError
-from .rle import check_mode
+from .rle import check_mode, check_n_classes
 from .images import scaled_size
 from .modelfile import FORMAT, read_config, save_state_dict
 
@@ -50,7 +50,8 @@ def check_encoder(encoder:str)->str:
     if encoder.startswith('tu-'):
         import timm
         if timm.is_model(encoder[3:]): return encoder
-        raise ValueError(f"unknown timm model {encoder[3:]!r} in {encoder!r}; close matches: {', '.join(_close(encoder[3:], timm.list_models())) or 'none'}")
+        raise ValueError(f"unknown timm model {encoder[3:]!r} in {encoder!r}; close matches: "
+                         f"{', '.join(_close(encoder[3:], timm.list_models())) or 'none'}")
     close = _close(encoder, names)
     raise ValueError(f"unknown encoder {encoder!r}" + (f"; close matches: {', '.join(close)}" if close else '')
                      + f". Valid encoders: {', '.join(names)}, or any timm model as 'tu-<name>'")
@@ -77,9 +78,13 @@ def load_encoder_weights(encoder:nn.Module, # an smp encoder (`model.encoder`)
     own = encoder.state_dict()
     fit = {k: v for k,v in sd.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
     wrong = [k for k,v in sd.items() if k in own and tuple(v.shape) != tuple(own[k].shape)]
-    if wrong: raise WeightsError(f"{fn}: {len(wrong)} tensors have other shapes than the encoder's (e.g. {wrong[0]}): weights for another encoder or input channels?")
+    if wrong:
+        raise WeightsError(f"{fn}: {len(wrong)} tensors have other shapes than the encoder's (e.g. {wrong[0]}): "
+                           f"weights for another encoder or input channels?")
     missing = [k for k in own if k not in fit and not k.endswith('num_batches_tracked')]
-    if missing: raise WeightsError(f"{fn} lacks {len(missing)} of the encoder's {len(own)} tensors (e.g. {missing[0]}): are these weights for this encoder?")
+    if missing:
+        raise WeightsError(f"{fn} lacks {len(missing)} of the encoder's {len(own)} tensors (e.g. {missing[0]}): are "
+                           f"these weights for this encoder?")
     encoder.load_state_dict(fit, strict=False)
     return encoder
 
@@ -98,6 +103,7 @@ def _hub_offline(on:bool):
     try: yield
     finally: hc.HF_HUB_OFFLINE = was
 
+# %% ../nbs/07_models.ipynb #18015bda
 def _build(make, # called with the smp `encoder_weights` value, returns a model with an `.encoder`
            encoder:str, pretrained:bool, encoder_weights):
     "Build a model with downloaded, local or no encoder weights; a failed download says what to do offline"
@@ -105,21 +111,26 @@ def _build(make, # called with the smp `encoder_weights` value, returns a model 
     # without a network the hub client would retry for half a minute: ask it for its cache only, which fails at once
     offline = download and not hub_reachable()
     try:
-        with _hub_offline(offline): model = make(('imagenet' if not encoder.startswith('tu-') else True) if download else None)
+        with _hub_offline(offline):
+            model = make(('imagenet' if not encoder.startswith('tu-') else True) if download else None)
     except (KeyError, ValueError, TypeError): raise
     except Exception as e:
         if not download: raise
-        why = "huggingface.co cannot be reached and they are not in the local cache" if offline else f"{type(e).__name__}: {e}"
-        raise WeightsError(f"could not download ImageNet weights for encoder {encoder!r} ({why}). "
-                           "On a machine without internet, train with --no-pretrained (pretrained=False), or pass a local "
-                           "weights file with --encoder-weights PATH (encoder_weights=PATH).") from e
+        why = (
+            "huggingface.co cannot be reached and they are not in the local cache"
+            if offline
+            else f"{type(e).__name__}: {e}"
+        )
+        raise WeightsError(f"could not download ImageNet weights for encoder {encoder!r} ({why}). On a machine without "
+                           f"internet, train with --no-pretrained (pretrained=False), or pass a local weights file "
+                           f"with --encoder-weights PATH (encoder_weights=PATH).") from e
     if encoder_weights is not None: load_encoder_weights(model.encoder, encoder_weights)
     return model
 
 # %% ../nbs/07_models.ipynb #55d94b00
 def create_model(arch:str='unet', # smp architecture: unet, fpn, unetplusplus, deeplabv3plus, linknet, pspnet, ...
                  encoder:str='resnet34', # smp encoder (or 'tu-<timm model>')
-                 n_classes:int=4, # defect classes
+                 n_classes:int=None, # defect classes (required: the data say how many)
                  in_channels:int=3, # input channels (3, or 1 for grey)
                  pretrained:bool=True, # start from ImageNet weights (downloaded)
                  encoder_weights=None, # local weights file for the encoder, instead of downloading
@@ -129,23 +140,36 @@ def create_model(arch:str='unet', # smp architecture: unet, fpn, unetplusplus, d
     "A segmentation model from smp, with checked names and offline-friendly weights"
     key,encoder = check_arch(arch),check_encoder(encoder)
     check_mode(mode)
-    if n_classes < 1: raise ValueError(f"n_classes must be at least 1, got {n_classes}")
+    n_classes = check_n_classes(n_classes)
     cls = smp.MODEL_ARCHITECTURES_MAPPING[key]
     out = n_classes + (mode == 'softmax')
-    return _build(lambda w: cls(encoder_name=encoder, encoder_weights=w, in_channels=in_channels, classes=out, **kwargs),
-                  encoder, pretrained, encoder_weights)
+    return _build(
+        lambda w: cls(encoder_name=encoder, encoder_weights=w, in_channels=in_channels, classes=out, **kwargs),
+        encoder,
+        pretrained,
+        encoder_weights,
+    )
 
 # %% ../nbs/07_models.ipynb #ea7beb51
 PAD_MODES = ('zeros', 'reflect', 'replicate')
+
+def check_pad(pad:str)->str:
+    "`pad` if it is one of `PAD_MODES`, else an error listing them"
+    if pad not in PAD_MODES: raise ValueError(f"unknown padding {pad!r}: use one of {', '.join(PAD_MODES)}")
+    return pad
 
 def seg_input(x:torch.Tensor, # normalised images (B, C, H, W)
               scale:float=1., # resize factor of the model's input
               pad:str='zeros', # padding: zeros, reflect or replicate
               resize:tuple=None, # (H, W) the images are resized to first (a model trained with `resize`)
              )->torch.Tensor: # (B, C, h, w) with h, w multiples of 32
-    "Whole images as the model takes them: resized (to `resize`, then) by `scale`, padded right and bottom to multiples of 32"
-    if pad not in PAD_MODES: raise ValueError(f"unknown padding {pad!r}: use one of {', '.join(PAD_MODES)}")
-    if scale != 1 or resize: x = F.interpolate(x, size=scaled_size(resize or x.shape[-2:], scale), mode='bilinear', antialias=True, align_corners=False)
+    """Whole images as the model takes them: resized (to `resize`, then) by `scale`, padded right and bottom to
+    multiples of 32"""
+    check_pad(pad)
+    if scale != 1 or resize:
+        x = F.interpolate(
+            x, size=scaled_size(resize or x.shape[-2:], scale), mode='bilinear', antialias=True, align_corners=False
+        )
     h,w = x.shape[-2:]
     ph,pw = -h % 32,-w % 32
     if not (ph or pw): return x
@@ -170,7 +194,7 @@ def seg_forward(model:nn.Module, x:torch.Tensor, scale:float=1., pad:str='zeros'
 # %% ../nbs/07_models.ipynb #e3314021
 class DefectClassifier(nn.Module):
     "Multi-label defect-presence classifier: an smp encoder, average+max pooling, one logit per class"
-    def __init__(self, encoder:str='resnet34', n_classes:int=4, in_channels:int=3, weights=None, dropout:float=0.2):
+    def __init__(self, encoder:str, n_classes:int, in_channels:int=3, weights=None, dropout:float=0.2):
         super().__init__()
         self.encoder = smp.encoders.get_encoder(encoder, in_channels=in_channels, depth=5, weights=weights)
         c = self.encoder.out_channels[-1]
@@ -180,16 +204,17 @@ class DefectClassifier(nn.Module):
         return self.head(torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1))
 
 def create_classifier(encoder:str='resnet34', # smp encoder
-                      n_classes:int=4, # defect classes (one presence logit each)
+                      n_classes:int=None, # defect classes, one presence logit each (required: the data say how many)
                       in_channels:int=3, # input channels
                       pretrained:bool=True, # ImageNet weights (downloaded)
                       encoder_weights=None, # local weights file instead
                       dropout:float=0.2, # dropout before the last layer
                      )->nn.Module:
     "A defect-presence classifier on an smp encoder"
-    encoder = check_encoder(encoder)
-    if n_classes < 1: raise ValueError(f"n_classes must be at least 1, got {n_classes}")
-    return _build(lambda w: DefectClassifier(encoder, n_classes, in_channels, w, dropout), encoder, pretrained, encoder_weights)
+    encoder,n_classes = check_encoder(encoder),check_n_classes(n_classes)
+    return _build(
+        lambda w: DefectClassifier(encoder, n_classes, in_channels, w, dropout), encoder, pretrained, encoder_weights
+    )
 
 # %% ../nbs/07_models.ipynb #5c9a67f4
 def splitter(model:nn.Module)->list:
@@ -200,15 +225,17 @@ def splitter(model:nn.Module)->list:
 
 # %% ../nbs/07_models.ipynb #f3b6fcad
 def model_config(model_or_task='seg', # 'seg' or 'cls'
-                 arch:str='unet', encoder:str='resnet34', n_classes:int=4, in_channels:int=3,
+                 arch:str='unet', encoder:str='resnet34', n_classes:int=None, in_channels:int=3,
                  mode:str='multilabel', classes:list=None,
                  stats=((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)), # normalisation (mean, std)
                  post:dict=None, # post-processing (thresholds, minimum areas, ...)
                  **extra)->dict:
     "The configuration stored in a model file"
+    n_classes = check_n_classes(n_classes)
     return dict(format=FORMAT, task=model_or_task, arch=arch if model_or_task == 'seg' else None, encoder=encoder,
-                n_classes=n_classes, classes=list(classes or [str(c) for c in range(1, n_classes+1)]),
-                in_channels=in_channels, mode=mode, stats=[list(map(float, o)) for o in stats], post=post or {}, **extra)
+                n_classes=n_classes, classes=list(classes or [str(c) for c in range(1, n_classes + 1)]),
+                in_channels=in_channels, mode=mode, stats=[list(map(float, o)) for o in stats], post=post or {}, **extra
+    )
 
 def save_model(model:nn.Module, # the model
                fn, # file to write (.safetensors)
@@ -226,12 +253,16 @@ def load_model(fn, # a file written by `save_model`
     if n_classes is not None and cfg['n_classes'] != n_classes:
         raise ValueError(f"{fn} is a model for {cfg['n_classes']} classes, not {n_classes}")
     if cfg['task'] == 'seg':
-        model = create_model(cfg['arch'], cfg['encoder'], cfg['n_classes'], cfg['in_channels'], pretrained=False, mode=cfg['mode'],
-                             **cfg.get('model_kwargs', {}))
-    elif cfg['task'] == 'cls': model = create_classifier(cfg['encoder'], cfg['n_classes'], cfg['in_channels'], pretrained=False)
+        model = create_model(cfg['arch'], cfg['encoder'], cfg['n_classes'], cfg['in_channels'], pretrained=False,
+                             mode=cfg['mode'], **cfg.get('model_kwargs', {}))
+    elif cfg['task'] == 'cls':
+        model = create_classifier(cfg['encoder'], cfg['n_classes'], cfg['in_channels'], pretrained=False)
     else: raise ValueError(f"{fn}: unknown task {cfg['task']!r}")
     try: sd = load_file(str(fn))
-    except (SafetensorError, OSError) as e: raise ValueError(f"{fn}: cannot read the weights (damaged file?): {e}") from None
+    except (SafetensorError, OSError) as e:
+        raise ValueError(f"{fn}: cannot read the weights (damaged file?): {e}") from None
     try: model.load_state_dict(sd, strict=True)
-    except RuntimeError as e: raise ValueError(f"{fn}: the weights do not fit the model its configuration describes: {str(e)[:300]}") from None
+    except RuntimeError as e:
+        raise ValueError(f"{fn}: the weights do not fit the model its configuration describes: "
+                         f"{str(e)[:300]}") from None
     return model.to(device).eval(),cfg

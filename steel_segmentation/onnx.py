@@ -1,4 +1,4 @@
-"""One self-describing `.onnx` file per model (or ensemble, with its classifier), and a predictor that runs it with ONNX Runtime on a CPU, without torch or fastai.
+"""Export to one self-describing .onnx file per model or ensemble, checked against torch before it is written.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/onnx.html.md"""
 
@@ -24,13 +24,18 @@ from .predictor import OnnxPredictor, check_files
 def export_module(models:list, # (model, config) pairs of segmentation models (an ensemble is averaged)
                   classifier:tuple=None, # (model, config) of a classifier, or None
                  ):
-    "A torch module: uint8 images (B, H, W, C) -> probabilities (B, classes, H, W) [and classifier probabilities (B, classes)]"
+    """A torch module: uint8 images (B, H, W, C) -> probabilities (B, classes, H, W) [and classifier probabilities (B,
+    classes)]"""
     import torch
     from steel_segmentation.predictor import model_input, seg_probs
     from steel_segmentation.models import seg_input, seg_output
     def run(model, cfg, x, seg):
         y = model(seg_input(model_input(x, cfg), cfg.get('scale', 1.), cfg.get('pad', 'zeros'), cfg.get('resize')))
-        return seg_probs(seg_output(y, x.shape[-2:], cfg.get('scale', 1.), cfg.get('resize')), len(cfg['classes'])) if seg else y.sigmoid()
+        return (
+            seg_probs(seg_output(y, x.shape[-2:], cfg.get('scale', 1.0), cfg.get('resize')), len(cfg['classes']))
+            if seg
+            else y.sigmoid()
+        )
     class SteelGraph(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -57,10 +62,11 @@ def _check_images(cfg, images, channels, n=3):
         return np.clip(base[..., None] + rng.normal(0, 20, (h, w, channels)), 0, 255).astype(np.uint8)[None]
     return [img(h, w), img(h + 37, w + 11), np.concatenate([img(h, w), img(h, w)])]
 
-def parity(a, b, # two predictors (e.g. `inference.Predictor` and `OnnxPredictor` of the same models)
+def parity(a, b, # two predictors (e.g. `predictor.Predictor` and `OnnxPredictor` of the same models)
            batches:list, # uint8 image batches (B, H, W, C)
           )->dict: # min_dice over pairs, max_diff of probabilities, pairs
-    "How far two predictors agree: the lowest Dice of their masks over all (image, class) pairs, the largest probability difference"
+    """How far two predictors agree: the lowest Dice of their masks over all (image, class) pairs, the largest
+    probability difference"""
     from steel_segmentation.metrics import pair_dice
     dices,diff = [],0.
     for x in batches:
@@ -76,7 +82,8 @@ def _example_size(cfgs:list)->tuple:
     from steel_segmentation.images import scaled_size
     def ok(o, cfg):
         s = scaled_size(cfg.get('resize') or o, cfg.get('scale', 1.))
-        if cfg.get('resize'): return s != o # a fixed model size (padded or not, whatever the input): only the resizing back follows the input
+        # a fixed model size (padded or not, whatever the input): only the resizing back follows the input
+        if cfg.get('resize'): return s != o
         return all(a % 32 and a > 32 for a in s) and (s != o or cfg.get('scale', 1.) == 1)
     for h in range(97, 1000, 7):
         o = (h, 2*h - 17)
@@ -96,6 +103,21 @@ def _quiet():
     finally:
         for o,l in zip(loggers, levels): o.setLevel(l)
 
+# %% ../nbs/11_onnx.ipynb #887a6f33
+def _graph_config(pred, # the torch predictor of the models being exported
+                  opset:int, models:list, classifier=None, # as given to `export_onnx`
+                 )->dict:
+    "The configuration an exported graph carries: the first model's, with the graph's inputs, outputs and members"
+    strip = lambda c: {k: v for k,v in c.items() if k != 'valid_images'}
+    outs = {'probs': 'float32 (batch, classes, height, width)'}
+    if pred.classifier: outs['presence'] = 'float32 (batch, classes)'
+    return {**pred.models[0][1], 'onnx_format': ONNX_FORMAT, 'channels': pred.channels, 'opset': opset,
+            'inputs': {'image': 'uint8 (batch, height, width, channels)'}, 'outputs': outs,
+            'members': [strip(c) for _,c in pred.models],
+            'classifier': None if pred.classifier is None else strip(pred.classifier[1]),
+            'sources': [Path(o).name for o in models] + ([Path(classifier).name] if classifier else [])}
+
+# %% ../nbs/11_onnx.ipynb #d29c1214
 def export_onnx(models:list, # segmentation model files (.safetensors); several: one averaged ensemble
                 out, # the .onnx file to write
                 classifier=None, # classifier model file, exported into the same graph
@@ -120,27 +142,29 @@ def export_onnx(models:list, # segmentation model files (.safetensors); several:
     module = export_module([(m.to(memory_format=torch.contiguous_format), c) for m,c in pred.models],
                            None if pred.classifier is None else pred.classifier)
     # torch.export follows the branches of the example: it must be one that pads and resizes like any image will
-    x = torch.zeros((1, *_example_size([c for _,c in pred.models] + ([pred.classifier[1]] if pred.classifier else [])), pred.channels), dtype=torch.uint8)
+    cfgs = [c for _,c in pred.models] + ([pred.classifier[1]] if pred.classifier else [])
+    x = torch.zeros((1, *_example_size(cfgs), pred.channels), dtype=torch.uint8)
     names = ['probs'] + (['presence'] if pred.classifier is not None else [])
-    strip = lambda c: {k: v for k,v in c.items() if k != 'valid_images'}
-    cfg = {**cfg0, 'onnx_format': ONNX_FORMAT, 'channels': pred.channels, 'opset': opset, 'inputs': {'image': 'uint8 (batch, height, width, channels)'},
-           'outputs': {'probs': 'float32 (batch, classes, height, width)', **({'presence': 'float32 (batch, classes)'} if pred.classifier else {})},
-           'members': [strip(c) for _,c in pred.models], 'classifier': None if pred.classifier is None else strip(pred.classifier[1]),
-           'sources': [Path(o).name for o in models] + ([Path(classifier).name] if classifier else [])}
+    cfg = _graph_config(pred, opset, models, classifier)
     with atomic_file(out) as tmp:
         with _quiet(), torch.no_grad():
             try:
-                torch.onnx.export(module, (x,), str(tmp), dynamo=True, input_names=['image'], output_names=names, opset_version=opset,
-                                  dynamic_shapes={'image': {0: Dim.DYNAMIC, 1: Dim.DYNAMIC, 2: Dim.DYNAMIC}}, external_data=False)
-            except Exception as e: raise UserError(f"the ONNX export failed: {type(e).__name__}: {str(e)[:500]}") from None
+                torch.onnx.export(module, (x,), str(tmp), dynamo=True, input_names=['image'], output_names=names,
+                                  opset_version=opset,
+                                  dynamic_shapes={'image': {0: Dim.DYNAMIC, 1: Dim.DYNAMIC, 2: Dim.DYNAMIC}},
+                                  external_data=False)
+            except Exception as e:
+                raise UserError(f"the ONNX export failed: {type(e).__name__}: {str(e)[:500]}") from None
         m = onnx.load(str(tmp))
         m.metadata_props.add(key=META_KEY, value=json.dumps(cfg))
-        m.doc_string = f"steel_segmentation: {len(cfg['members'])} segmentation model(s) for classes {', '.join(pred.class_names)}" + (' and a classifier' if pred.classifier else '')
+        what = f"{len(cfg['members'])} segmentation model(s) for classes {', '.join(pred.class_names)}"
+        m.doc_string = f"steel_segmentation: {what}" + (' and a classifier' if pred.classifier else '')
         m.producer_name = 'steel_segmentation'
         onnx.save(m, str(tmp))
-        check = parity(Predictor(list(models), classifier, 'none', None, 'cpu'), OnnxPredictor([tmp], tta='none', threads=threads),
-                       _check_images(cfg0, images, pred.channels))
+        check = parity(Predictor(list(models), classifier, 'none', None, 'cpu'),
+                       OnnxPredictor([tmp], tta='none', threads=threads), _check_images(cfg0, images, pred.channels))
         if check['min_dice'] < min_dice or check['max_diff'] > 1e-2:
-            raise UserError(f"ONNX Runtime and torch disagree (lowest per-pair Dice {check['min_dice']:.4f} < {min_dice}, or largest probability difference "
-                            f"{check['max_diff']:.2g} > 0.01 over {check['pairs']} pairs): nothing written to {out}")
+            raise UserError(f"ONNX Runtime and torch disagree (lowest per-pair Dice {check['min_dice']:.4f} < "
+                            f"{min_dice}, or largest probability difference {check['max_diff']:.2g} > 0.01 over "
+                            f"{check['pairs']} pairs): nothing written to {out}")
     return {'out': out, 'parity': check, 'seconds': time.time() - t0}

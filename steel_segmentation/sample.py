@@ -30,7 +30,8 @@ def steel_texture(rng:np.random.Generator, # random generator (the image is full
                  )->np.ndarray: # float32 (h, w) grey levels
     "A grey steel-sheet texture: base level, vertical rolling streaks, shading, noise and sometimes a sheet edge"
     img = np.full((h, w), rng.uniform(85, 135), np.float32)
-    streak = _smooth_noise(rng, 1, w, (1, max(w//6, 2)))[0]*rng.uniform(3, 7) + rng.standard_normal(w).astype(np.float32)*1.5
+    streak = _smooth_noise(rng, 1, w, (1, max(w//6, 2)))[0]*rng.uniform(3, 7)
+    streak += rng.standard_normal(w).astype(np.float32)*1.5
     img += streak[None]
     img += _smooth_noise(rng, h, w, (max(h//64, 2), max(w//64, 2)))*rng.uniform(3, 8)
     img += rng.standard_normal((h, w), dtype=np.float32)*rng.uniform(3, 6)
@@ -124,7 +125,8 @@ def make_image(rng:np.random.Generator, # random generator
             rnd = c // 4
             s,f = 0.8**rnd,0.85**rnd
             for _ in range(rng.integers(1, 3)): masks[c] |= kind(rng, img, s, f)
-            if cls is not None:  # a very thin scratch or tiny pits can vanish under an earlier class: draw until it shows
+            # a very thin scratch or tiny pits can vanish under an earlier class: draw until it shows
+            if cls is not None:
                 while not masks[c].any(): masks[c] |= kind(rng, img, s, f)
     taken = np.zeros((h, w), bool)
     for c in range(n_classes):
@@ -168,7 +170,8 @@ def make_sample(path, # folder to create
     if n_classes < 1: raise ValueError(f"n_classes must be at least 1, got {n_classes}")
     if path.exists() and not path.is_dir(): raise FileExistsError(f"{path} exists and is a file: choose another folder")
     if path.exists() and any(path.iterdir()) and not overwrite:
-        raise FileExistsError(f"{path} exists and is not empty: choose another folder or overwrite it (overwrite=True, --overwrite)")
+        raise FileExistsError(f"{path} exists and is not empty: choose another folder or overwrite it (overwrite=True, "
+                              f"--overwrite)")
     with atomic_dir(path, replace=True) as tmp:
         (tmp/'train_images').mkdir(); (tmp/'test_images').mkdir()
         cols = [str(c) for c in range(1, n_classes+1)]
@@ -179,21 +182,30 @@ def make_sample(path, # folder to create
             split = 'train' if i < n_train else 'test'
             _save(img, tmp/f'{split}_images'/name)
             rows[split].append([name, *mask2rles(msk)])
-        tabs = {k: pd.DataFrame(v, columns=['ImageId', *cols]).sort_values('ImageId').reset_index(drop=True) for k,v in rows.items()}
+        tabs = {
+            k: pd.DataFrame(v, columns=['ImageId', *cols]).sort_values('ImageId').reset_index(drop=True)
+            for k, v in rows.items()
+        }
         labels2rows(tabs['train']).to_csv(tmp/'train.csv', index=False)
         labels2rows(tabs['test']).to_csv(tmp/'test_labels.csv', index=False)
-        pd.DataFrame({'ImageId': tabs['test'].ImageId, 'EncodedPixels': f'1 {h*w}', 'ClassId': 0}).to_csv(tmp/'sample_submission.csv', index=False)
+        pd.DataFrame({'ImageId': tabs['test'].ImageId, 'EncodedPixels': f'1 {h*w}', 'ClassId': 0}).to_csv(
+            tmp / 'sample_submission.csv', index=False
+        )
     return path
 
 # %% ../nbs/02_sample.ipynb #28468963
 def cache_dir()->Path:
     "Folder for cached sample data"
-    d = os.environ.get('STEEL_SEGMENTATION_CACHE') or Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'steel_segmentation'
+    d = (
+        os.environ.get('STEEL_SEGMENTATION_CACHE')
+        or Path(os.environ.get('XDG_CACHE_HOME', Path.home() / '.cache')) / 'steel_segmentation'
+    )
     return Path(d)
 
 def sample_path(n_train:int=40, n_test:int=10, size:tuple=(256, 1600), n_classes:int=4, seed:int=0)->Path:
     "Path of the cached synthetic sample for these arguments, made on first use"
     h,w = size
     p = cache_dir()/f'sample-{n_train}-{n_test}-{h}x{w}-c{n_classes}-s{seed}'
-    if not (p/'test_labels.csv').exists(): make_sample(p, n_train, n_test, size, n_classes, seed, overwrite=True, progress=False)
+    if not (p/'test_labels.csv').exists():
+        make_sample(p, n_train, n_test, size, n_classes, seed, overwrite=True, progress=False)
     return p

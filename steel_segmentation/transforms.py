@@ -1,4 +1,4 @@
-"""Multi-label masks as a fastai type, the blocks that build them from a labels table, paired crop/flip/lighting transforms, balanced sampling and `SteelDataLoaders`.
+"""Multi-label masks as a fastai type, the blocks that read them from a labels table, paired item transforms.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/transforms.html.md"""
 
@@ -12,12 +12,13 @@ __all__ = ['TensorMultiMask', 'TensorLabelMask', 'MaskFromRow', 'ReadImage', 'Im
 # the library's own module first: its warning filters must be set before fastai is imported
 import steel_segmentation.files
 from .rle import rle2mask, IGNORE, check_mode
-from .images import read_image, CLASS_COLOURS, scaled_size, default_names, mult32
+from .images import floor32, read_image, CLASS_COLOURS, scaled_size, default_names, mult32
 import random
 from pathlib import Path
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 import torch.nn.functional as F
 from fastcore.basics import store_attr
 from fasttransform import DisplayedTransform
@@ -39,7 +40,9 @@ class TensorLabelMask(TensorMask):
     def show(self, ctx=None, alpha:float=0.5, **kwargs):
         m = np.asarray(self.detach().cpu())
         n = self.n_classes or int(m.max())
-        return _show_overlay(np.stack([m == c for c in range(1, n+1)]) if n else m[None] > 0, ctx=ctx, alpha=alpha, **kwargs)
+        return _show_overlay(
+            np.stack([m == c for c in range(1, n + 1)]) if n else m[None] > 0, ctx=ctx, alpha=alpha, **kwargs
+        )
 
 def _show_overlay(m, ctx=None, alpha=0.5, **kwargs):
     "Draw a (C, H, W) mask as transparent class colours"
@@ -54,7 +57,8 @@ def _show_overlay(m, ctx=None, alpha=0.5, **kwargs):
 # fastai lets a mask meet an image in comparisons and indexing; both mask types get the same rights, and a few more
 for _f in (torch.Tensor.__getitem__, torch.Tensor.__ne__, torch.Tensor.__eq__, torch.Tensor.add, torch.Tensor.sub,
            torch.Tensor.mul, torch.Tensor.div, torch.Tensor.__rsub__, torch.Tensor.__radd__, torch.Tensor.__mul__,
-           torch.Tensor.__and__, torch.Tensor.logical_and, torch.equal, torch.Tensor.ne, torch.ne, torch.Tensor.eq, torch.eq):
+           torch.Tensor.__and__, torch.Tensor.logical_and, torch.equal, torch.Tensor.ne, torch.ne, torch.Tensor.eq,
+           torch.eq):
     for _m in (TensorMultiMask, TensorLabelMask):
         TensorBase.register_func(_f, _m, TensorImageBase)
         TensorBase.register_func(_f, TensorImageBase, _m)
@@ -98,8 +102,8 @@ class ReadImage(DisplayedTransform):
     def encodes(self, fn:Path|str):
         a = read_image(fn, self.channels)
         if self.shape is not None and a.shape[:2] != tuple(self.shape):
-            raise ValueError(f"{fn} is {a.shape[0]}x{a.shape[1]}, but its labels are for {self.shape[0]}x{self.shape[1]} images; "
-                             "run check_dataset to find every such image")
+            raise ValueError(f"{fn} is {a.shape[0]}x{a.shape[1]}, but its labels are for "
+                             f"{self.shape[0]}x{self.shape[1]} images; run check_dataset to find every such image")
         return TensorImage(torch.from_numpy(a).permute(2, 0, 1))
 
 class ImagePath:
@@ -143,7 +147,7 @@ def default_crop(shape:tuple, # (H, W) of the images
                  most:tuple=(256, 512), # largest crop
                 )->tuple: # (h, w), multiples of 32
     "The training crop that follows the data: the largest multiple of 32 inside the (resized) image, up to `most`"
-    return tuple(max(32, min(m, s//32*32)) for s,m in zip(scaled_size(shape, scale), most))
+    return tuple(max(32, min(m, floor32(s))) for s,m in zip(scaled_size(shape, scale), most))
 
 def retype(t, x):
     "Plain tensor `t` as the type of `x`, with its metadata (fastai's subclass dispatch is costly on big items)"
@@ -151,29 +155,33 @@ def retype(t, x):
     res.__dict__.update(x.__dict__)
     return res
 
+# %% ../nbs/04_transforms.ipynb #b574abd9
 class SteelCrop(RandTransform):
     "Crop image and mask at the same place: random (optionally centred on a defect) on training, fixed on validation"
     split_idx,order = None,10
     def __init__(self, size=(256, 512), # training crop (H, W), multiples of 32
                  p_defect:float=0., # probability of centring the training crop on a defect
                  valid_size=None, # validation crop (H, W), centred; None: the whole image
-                 pad:bool=False, # pad training images smaller than the crop (masks with `IGNORE`), instead of refusing them
+                 # pad training images smaller than the crop (masks with `IGNORE`), instead of refusing them
+                 pad:bool=False,
                  fill=0, # value of the image padding (one per channel, or one)
                 ):
         super().__init__()
-        self.size,self.valid_size,self.p_defect = mult32(size, 'crop size'),mult32(valid_size, 'validation crop size'),p_defect
-        self.pad,self.fill = pad,fill
+        self.size,self.valid_size = mult32(size, 'crop size'),mult32(valid_size, 'validation crop size')
+        self.p_defect,self.pad,self.fill = p_defect,pad,fill
 
     def before_call(self, b, split_idx):
         img,msk = (b[0], b[1]) if isinstance(b, tuple) and len(b) > 1 else (b[0] if isinstance(b, tuple) else b, None)
         h,w = img.shape[-2:]
         if msk is not None and tuple(msk.shape[-2:]) != (h, w):
-            raise ValueError(f"an image of {h}x{w} has a mask of {msk.shape[-2]}x{msk.shape[-1]}: run check_dataset to find images of another size")
+            raise ValueError(f"an image of {h}x{w} has a mask of {msk.shape[-2]}x{msk.shape[-1]}: run check_dataset to "
+                             f"find images of another size")
         self.whole = False
         self.grow = None
         if split_idx == 0:
             ch,cw = self.size
-            if (ch > h or cw > w) and not self.pad: raise ValueError(f"crop size {ch}x{cw} is larger than the image ({h}x{w})")
+            if (ch > h or cw > w) and not self.pad:
+                raise ValueError(f"crop size {ch}x{cw} is larger than the image ({h}x{w})")
             at = _defect_pixel(msk) if msk is not None and self.p_defect and random.random() < self.p_defect else None
             if ch > h or cw > w: # a smaller image sits at a random place of a padded canvas of at least the crop's size
                 H,W = max(h, ch),max(w, cw)
@@ -191,21 +199,29 @@ class SteelCrop(RandTransform):
         else: self.whole,ch,cw = True,h,w
         self.ch,self.cw = ch,cw
 
-    def _grow(self, t, fill):
-        H,W,y,x = self.grow
-        out = torch.empty(*t.shape[:-2], H, W, dtype=t.dtype)
-        out[...] = fill
-        out[..., y:y+t.shape[-2], x:x+t.shape[-1]] = t
-        return out
-    def _crop(self, x, fill=None):
-        if self.whole: return x
-        t = x.as_subclass(torch.Tensor)
-        if self.grow is not None: t = self._grow(t, IGNORE if fill is None else fill)
-        return retype(t[..., self.top:self.top+self.ch, self.left:self.left+self.cw], x)
     def encodes(self, x:TensorImage):
         f = torch.as_tensor(self.fill, dtype=x.dtype)
-        return self._crop(x, f.view(-1, 1, 1) if f.ndim and x.ndim == 3 and len(f) == x.shape[0] else f.flatten()[:1].squeeze())
+        return self._crop(
+            x, f.view(-1, 1, 1) if f.ndim and x.ndim == 3 and len(f) == x.shape[0] else f.flatten()[:1].squeeze()
+        )
     def encodes(self, x:TensorMultiMask|TensorLabelMask): return self._crop(x)
+
+# %% ../nbs/04_transforms.ipynb #104b86a3
+# the crop of one item, on the place `before_call` chose: a smaller training image is padded first
+@patch
+def _grow(self:SteelCrop, t, fill):
+    H,W,y,x = self.grow
+    out = torch.empty(*t.shape[:-2], H, W, dtype=t.dtype)
+    out[...] = fill
+    out[..., y:y+t.shape[-2], x:x+t.shape[-1]] = t
+    return out
+
+@patch
+def _crop(self:SteelCrop, x, fill=None):
+    if self.whole: return x
+    t = x.as_subclass(torch.Tensor)
+    if self.grow is not None: t = self._grow(t, IGNORE if fill is None else fill)
+    return retype(t[..., self.top:self.top+self.ch, self.left:self.left+self.cw], x)
 
 # %% ../nbs/04_transforms.ipynb #b4532f1e
 class SteelResize(RandTransform):
@@ -219,7 +235,8 @@ class SteelResize(RandTransform):
         super().before_call(b, split_idx)
         self.do = self.do and (self.scale != 1 or self.size is not None)
     def encodes(self, x:TensorImage):
-        t = F.interpolate(x.as_subclass(torch.Tensor)[None].float(), size=self._size(x), mode='bilinear', antialias=True, align_corners=False)
+        t = F.interpolate(x.as_subclass(torch.Tensor)[None].float(), size=self._size(x), mode='bilinear',
+                          antialias=True, align_corners=False)
         return retype(t[0].round_().clamp_(0, 255).to(torch.uint8), x)
     def encodes(self, x:TensorMultiMask):
         t = F.interpolate(x.as_subclass(torch.Tensor)[None].float(), size=self._size(x), mode='area')

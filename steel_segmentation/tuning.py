@@ -1,4 +1,4 @@
-"""Per-class thresholds, minimum areas and classifier gates searched on validation predictions, under a noise margin, and stored in the model file.
+"""Per-class thresholds, minimum areas and classifier gates searched on validation predictions, stored in the model.
 
 Docs: https://steel-segmentation.github.io/steel_segmentation/tuning.html.md"""
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_file, check_writable, progress as report_progress
+from .files import check_folder, atomic_file, check_writable, progress as report_progress
 from .metrics import pair_dice
 from .modelfile import file_config, store_post
 from .predictor import Predictor, OFF, post_params, over_limit, read_batches
@@ -31,7 +31,8 @@ def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
     n,c = len(fns),pred.n_classes
     area,inter = np.zeros((n, c, len(threshs)), np.int64),np.zeros((n, c, len(threshs)), np.int64)
     true,pres = np.zeros((n, c), np.int64),(np.zeros((n, c), np.float32) if pred.classifier is not None else None)
-    batches = report_progress(read_batches(fns, pred.channels, bs, workers), total=-(-n//bs), what='predicting the validation images', show=progress)
+    batches = report_progress(read_batches(fns, pred.channels, bs, workers), total=-(-n // bs),
+                              what='predicting the ' 'validation images', show=progress)
     for imgs,idx in (g for groups in batches for g in groups):
         p,pr = pred.probs(imgs)
         for j,i in enumerate(idx):
@@ -39,7 +40,8 @@ def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
             true[i] = t.reshape(c, -1).sum(1)
             if pr is not None: pres[i] = pr[j]
             for k,th in enumerate(threshs):
-                if th >= OFF: continue # switched off: nothing predicted (an engine's sigmoid may round up to just above 1)
+                # switched off: nothing predicted (an engine's sigmoid may round up to just above 1)
+                if th >= OFF: continue
                 m = p[j] > th
                 area[i, :, k] = m.reshape(c, -1).sum(1)
                 inter[i, :, k] = (m & t).reshape(c, -1).sum(1)
@@ -63,14 +65,15 @@ def check_min_gain(g)->float:
     if not 0 <= float(g) < float('inf'): raise ValueError(f"min_gain must be a number of pairs, 0 or more, got {g}")
     return float(g)
 
+# %% ../nbs/09b_tuning.ipynb #da4e5304
 def search(stats:dict, # from `tune_stats`
            min_areas=(0, 100, 300, 600, 1000, 2000, 4000), # candidate minimum areas
            label_threshs=(0.3, 0.4, 0.5, 0.6, 0.7), # candidate classifier thresholds (with a classifier)
            start:dict=None, # the post-processing it starts from (always a candidate)
-           max_classes=(0, 1), # candidate limits of defect classes per image (0: none), tried after the per-class search
-           min_gain:float=MIN_GAIN, # a setting replaces predicting nothing or the current one only when its summed pair Dice is higher by more than this
+           max_classes=(0, 1), # candidate limits of defect classes per image (0: none), tried after the classes
+           min_gain:float=MIN_GAIN, # pairs' worth of summed Dice a setting must gain to replace nothing or the current
           )->tuple: # (best post-processing, table per class: Dice before and after)
-    "Per class, the threshold, minimum area and label threshold that gain more than `min_gain` pairs over predicting nothing and over the start; then the class limit"
+    "Per class, the setting that gains more than `min_gain` pairs over nothing and over the start; then the class limit"
     th,area,inter,true,pres = stats['threshs'],stats['area'],stats['inter'],stats['true'],stats['presence']
     n,c,_ = area.shape
     min_gain = check_min_gain(min_gain)
@@ -88,8 +91,10 @@ def search(stats:dict, # from `tune_stats`
         nothing = float((true[:, ci] == 0).mean()) if n else 1.
         off = start['thresh'][ci] >= OFF
         t0 = int(np.argmin(np.abs(th - start['thresh'][ci])))
-        if not off and not np.isclose(th[t0], start['thresh'][ci]): raise ValueError(f"the starting threshold {start['thresh'][ci]} is not among the candidates")
-        before = nothing if off else score(ci, t0, start['min_area'][ci], start['label_thresh'][ci] if pres is not None else 0.).mean()
+        if not off and not np.isclose(th[t0], start['thresh'][ci]):
+            raise ValueError(f"the starting threshold {start['thresh'][ci]} is not among the candidates")
+        lt0 = start['label_thresh'][ci] if pres is not None else 0.
+        before = nothing if off else score(ci, t0, start['min_area'][ci], lt0).mean()
         # the setting to beat: the start if it earns its place over predicting nothing, else nothing (the class off);
         # without a margin a tie keeps the start
         earns = before - nothing > need + 1e-12 if need else before >= nothing - 1e-12
@@ -102,21 +107,26 @@ def search(stats:dict, # from `tune_stats`
                 for lt in lts:
                     v = score(ci, ti, ma, lt).mean()
                     if v > top[0] + 1e-12: top = (v, float(th[ti]), ma, lt)
-        if top[0] <= keep[0] + need + 1e-12: top = keep # a gain a few pairs could make is not worth a change (exactly min_gain is not more)
+        # a gain a few pairs could make is not worth a change (exactly min_gain is not more)
+        if top[0] <= keep[0] + need + 1e-12: top = keep
         best['thresh'][ci],best['min_area'][ci] = float(top[1]),float(top[2])
         if pres is not None: best['label_thresh'][ci] = float(top[3])
-        rows.append({'class': str(ci+1), 'positive pairs': int((true[:, ci] > 0).sum()), 'dice nothing': nothing, 'dice before': before,
-                     'dice after': top[0], 'thresh': best['thresh'][ci], 'min_area': best['min_area'][ci], 'label_thresh': best['label_thresh'][ci]})
-    # a limit must earn its place the same way: more than `min_gain` pairs over all classes (ties keep the smallest candidate)
+        rows.append({'class': str(ci + 1), 'positive pairs': int((true[:, ci] > 0).sum()), 'dice nothing': nothing,
+                     'dice before': before, 'dice after': top[0], 'thresh': best['thresh'][ci],
+                     'min_area': best['min_area'][ci], 'label_thresh': best['label_thresh'][ci]})
+    # a limit must earn its place the same way: more than `min_gain` pairs over all classes (ties keep the smallest
+    # candidate)
     ks = sorted(set(max_classes) | {0, start['max_classes']})
     v = {k: pair_scores(stats, {**best, 'max_classes': k}).sum() for k in ks}
-    best['max_classes'] = next((k for k in ks if k and v[k] > v[0] + min_gain + 1e-9 and v[k] >= max(v.values()) - 1e-9), 0)
+    ok = [k for k in ks if k and v[k] > v[0] + min_gain + 1e-9 and v[k] >= max(v.values()) - 1e-9]
+    best['max_classes'] = ok[0] if ok else 0
     final = pair_scores(stats, best).mean(0)
     for r,f in zip(rows, final): r['dice after'] = float(f)
     import pandas as pd
     tab = pd.DataFrame(rows).set_index('class')
     return best,tab
 
+# %% ../nbs/09b_tuning.ipynb #5123954d
 def pair_scores(stats:dict, post:dict)->np.ndarray:
     "(N, C) Dice of every validation pair under post-processing `post` (threshold snapped to the candidates)"
     th,area,inter,true,pres = stats['threshs'],stats['area'],stats['inter'],stats['true'],stats['presence']
@@ -144,31 +154,44 @@ def mix_score(scores:np.ndarray, # (N, C) pair Dice
 # %% ../nbs/09b_tuning.ipynb #b4fec8c1
 DEFAULT_THRESHS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
 
+# %% ../nbs/09b_tuning.ipynb #ffd6580c
 def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole), and the classifier if any
          data, # the dataset folder the models were trained on
          threshs=DEFAULT_THRESHS, # candidate pixel thresholds (`OFF` is always tried too)
          min_areas=None, # candidate minimum mask areas (default: `area_candidates` of the image size)
          label_threshs=(0.3, 0.4, 0.5, 0.6, 0.7), # candidate classifier thresholds
-         mix=None, # re-weight the score: 'lb', or (empty pairs, positive pairs per class); default: 'lb' for Severstal's data
+         # re-weight the score: 'lb', or (empty pairs, positive pairs per class); default: 'lb' for Severstal's data
+         mix=None,
          out=None, # JSON file for the parameters (default: post.json beside the first model file)
          bs:int=8, workers:int=0, csv:str='train.csv', img_dir:str='train_images', progress:bool=True,
-         min_gain:float=MIN_GAIN, # pairs' worth of Dice a setting must gain to replace predicting nothing or the current one
-        )->dict: # post (the parameters), table (per class), before/after (scores), mix (re-weighted scores or None), empty (predicting nothing), min_gain, pairs, files
+         # pairs' worth of Dice a setting must gain to replace predicting nothing or the current one
+         min_gain:float=MIN_GAIN,
+        # post (the parameters), table (per class), before/after (scores), mix (re-weighted scores or None), empty
+        # (predicting nothing), min_gain, pairs, files
+        )->dict:
     "Tune per-class thresholds and minimum areas on the validation images of a model and store them"
     from steel_segmentation.data import read_labels, get_masks, typical_shape
-    data = Path(data)
-    if not data.is_dir(): raise FileNotFoundError(f"data folder not found: {data}")
+    data = check_folder(data)
     check_min_gain(min_gain) # before predicting
     fns = [o for o in pred.files if o is not None]
-    if not fns: raise ValueError("tune models given as files: their validation images and configuration are in the file")
+    if not fns:
+        raise ValueError("tune models given as files: their validation images and configuration are in the file")
     valid = file_config(fns[0]).get('valid_images')
-    if not valid: raise ValueError(f"{fns[0]} does not record its validation images: tune a model trained by steel-train")
+    if not valid:
+        raise ValueError(f"{fns[0]} does not record its validation images: tune a model trained by steel-train")
     labels = read_labels(data, csv, img_dir, n_classes=pred.n_classes)
     pos = dict(zip(labels.ImageId, range(len(labels))))
     gone = [o for o in valid if o not in pos]
-    if gone: raise FileNotFoundError(f"{len(gone)} validation image(s) of the model are not in {data}: {', '.join(gone[:5])}")
+    if gone:
+        raise FileNotFoundError(f"{len(gone)} validation image(s) of the model are not in {data}: "
+                                f"{', '.join(gone[:5])}")
     lb = [LB_MIX[0], *LB_MIX[1]]
-    if mix is None: mix = lb if pred.n_classes == 4 and labels.attrs['shape'] == (256, 1600) and not labels.attrs.get('sizes') else None
+    if mix is None:
+        mix = (
+            lb
+            if pred.n_classes == 4 and labels.attrs['shape'] == (256, 1600) and not labels.attrs.get('sizes')
+            else None
+        )
     elif isinstance(mix, str):
         if mix.lower() != 'lb': raise ValueError(f"mix must be 'lb' or numbers, got {mix!r}")
         mix = lb
@@ -179,24 +202,34 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
     stats = tune_stats(pred, [data/img_dir/o for o in valid], lambda i: get_masks(labels, rows[i]),
                        sorted(set(threshs) | set(pred.post['thresh']) | {OFF}), bs, workers, progress)
     start = pred.post
-    best,tab = search(stats, area_candidates(typical_shape(labels)) if min_areas is None else min_areas, label_threshs, start, min_gain=min_gain)
+    best, tab = search(stats, area_candidates(typical_shape(labels)) if min_areas is None else min_areas, label_threshs,
+                       start, min_gain=min_gain)
     tab.insert(0, 'name', pred.class_names)
     before,after = pair_scores(stats, start),pair_scores(stats, best)
     mixed = None if mix is None else [mix_score(o, stats['true'], (mix[0], tuple(mix[1:]))) for o in (before, after)]
     with atomic_file(out) as tmp: tmp.write_text(json.dumps(best, indent=1))
     files = [out] + ([store_post(fns[0], best, pred.tta)] if len(fns) == 1 else [])
-    return {'post': best, 'table': tab, 'before': float(before.mean()), 'after': float(after.mean()), 'mix': mix, 'mixed': mixed,
-            'empty': float((stats['true'] == 0).mean()), 'min_gain': float(min_gain), 'pairs': len(valid), 'files': files}
+    return {'post': best, 'table': tab, 'before': float(before.mean()), 'after': float(after.mean()), 'mix': mix,
+            'mixed': mixed, 'empty': float((stats['true'] == 0).mean()), 'min_gain': float(min_gain),
+            'pairs': len(valid), 'files': files}
 
+# %% ../nbs/09b_tuning.ipynb #e84e1473
 def tune_report(r:dict)->str:
-    "What `tune` found, as `steel-tune` prints it: the table per class, the scores, the class limit and the classes switched off"
+    """What `tune` found, as `steel-tune` prints it: the table per class, the scores, the class limit and the classes
+    switched off"""
     lines = [r['table'].round(4).to_string(), f"validation Kaggle Dice: {r['before']:.4f} -> {r['after']:.4f}"
-             + ('' if r.get('empty') is None else f" (predicting nothing: {r['empty']:.4f})") + ('' if r['mix'] is None else
-             f"; re-weighted to {int(r['mix'][0])} empty / {', '.join(str(int(o)) for o in r['mix'][1:])} positive pairs: {r['mixed'][0]:.4f} -> {r['mixed'][1]:.4f}")]
+             + ('' if r.get('empty') is None else f" (predicting nothing: "
+                                                  f"{r['empty']:.4f})") + ('' if r['mix'] is None else
+             f"; re-weighted to {int(r['mix'][0])} empty / {', '.join(str(int(o)) for o in r['mix'][1:])} positive "
+             f"pairs: {r['mixed'][0]:.4f} -> {r['mixed'][1]:.4f}")]
     g,n = r.get('min_gain', 0.),r.get('pairs', 0)
-    if g and n: lines.append(f"a setting replaced predicting nothing, or the one before, only when it gained more than {g:g} pairs' Dice "
-                             f"({g/n:.4f} per class on {n} validation images)")
-    if r['post']['max_classes']: lines.append(f"at most {r['post']['max_classes']} defect class(es) per image: the largest masks are kept")
+    if g and n:
+        lines.append(f"a setting replaced predicting nothing, or the one before, only when it gained more than {g:g} "
+                     f"pairs' Dice ({g/n:.4f} per class on {n} validation images)")
+    if r['post']['max_classes']:
+        lines.append(f"at most {r['post']['max_classes']} defect class(es) per image: the largest masks are kept")
     off = [str(n) for n,t in zip(r['table']['name'], r['post']['thresh']) if t >= OFF]
-    if off: lines.append(f"switched off (threshold {OFF:g}: never predicted; on validation no setting gained enough over empty masks): {', '.join(off)}")
+    if off:
+        lines.append(f"switched off (threshold {OFF:g}: never predicted; on validation no setting gained enough over "
+                     f"empty masks): {', '.join(off)}")
     return '\n'.join(lines)

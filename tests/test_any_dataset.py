@@ -1,6 +1,7 @@
 """Datasets that are not Severstal: images of several sizes (none a multiple of 32), one folder per class with masks
 beside the images, defect-free folders, class names; the whole chain import -> train -> tune -> submit on them."""
-import subprocess
+import json, os, subprocess
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -46,15 +47,57 @@ def imported(folders, tmp_path_factory):
 
 
 def rles_fit_their_images(sub, folder):
-    "Every row's RLE decodes at the size of its own image; returns the number of non-empty rows"
+    "Every row's RLE decodes at the size of its own image; returns the number of non-empty rows of each class"
     df = pd.read_csv(sub, keep_default_na=False)
-    n = 0
-    for img, rle in zip(df.ImageId, df.EncodedPixels):
+    n = Counter()
+    for img, cls, rle in zip(df.ImageId, df.ClassId, df.EncodedPixels):
         h, w = image_size(folder/img)
         parse_rle(rle, h*w, img)
         assert rle2mask(rle, (h, w)).shape == (h, w)
-        n += rle != ''
+        if rle != '': n[int(cls)] += 1
     return n
+
+
+def decode(rle, h, w):
+    "A Kaggle RLE as a bool (H, W) mask, decoded here with numpy: 1-based run starts, pixels numbered down the columns"
+    flat = np.zeros(h*w, bool)
+    v = [int(o) for o in rle.split()]
+    for s, n in zip(v[0::2], v[1::2]):
+        assert 1 <= s and n >= 1 and s-1+n <= h*w, (rle, h, w)
+        flat[s-1:s-1+n] = True
+    return flat.reshape(w, h).T
+
+
+def submission_rles(sub, data, n_classes):
+    "{(image, class): RLE} of a submission, which must hold exactly one row per (test image, class) pair"
+    df = pd.read_csv(sub, keep_default_na=False, dtype=str)
+    rows = list(zip(df.ImageId, df.ClassId.astype(int)))
+    pairs = [(i, c) for i in sorted(os.listdir(data/'test_images')) for c in range(1, n_classes+1)]
+    assert sorted(rows) == pairs, "not one row per (test image, class) pair"
+    return dict(zip(rows, df.EncodedPixels))
+
+
+def dice_by_hand(pred, data, n_classes):
+    "Mean Dice over every (test image, class) pair of `data` (1 where both masks are empty), from the RLEs of `pred`"
+    truth = pd.read_csv(data/'test_labels.csv', keep_default_na=False, dtype=str)
+    true = dict(zip(zip(truth.ImageId, truth.ClassId.astype(int)), truth.EncodedPixels))
+    images = sorted(os.listdir(data/'test_images'))
+    assert set(true) <= {(i, c) for i in images for c in range(1, n_classes+1)}, "truth of an unknown pair"
+    dice = []
+    for i in images:
+        w, h = Image.open(data/'test_images'/i).size
+        for c in range(1, n_classes+1):
+            p, t = decode(pred.get((i, c), ''), h, w), decode(true.get((i, c), ''), h, w)
+            n = int(p.sum()) + int(t.sum())
+            dice.append(1. if n == 0 else 2*int((p & t).sum())/n)
+    return float(np.mean(dice))
+
+
+def off_classes(model):
+    "The classes (1-based) that tuning switched off in a model file"
+    from steel_segmentation.modelfile import read_config
+    from steel_segmentation.predictor import OFF
+    return {c for c, t in enumerate(read_config(model)['post']['thresh'], 1) if t >= OFF}
 
 
 def test_mixed_sizes_train_tune_predict_submit(imported, tmp_path):
@@ -80,15 +123,25 @@ def test_mixed_sizes_train_tune_predict_submit(imported, tmp_path):
     r = run('steel-submit', '--data', imported, '--models', model, '--out', tmp_path/'sub.csv')
     assert r.returncode == 0, r.stderr[-3000:]
     assert len(validate_submission(tmp_path/'sub.csv', imported/'sample_submission.csv', 3, img_dir=imported/'test_images')) == 0
-    rles_fit_their_images(tmp_path/'sub.csv', imported/'test_images')
+    shown = rles_fit_their_images(tmp_path/'sub.csv', imported/'test_images')
+    assert not set(shown) & off_classes(model), (shown, off_classes(model))  # a class switched off predicts nothing
     truth = read_labels(imported, 'test_labels.csv', 'test_images')
-    assert 0 <= score_submission(tmp_path/'sub.csv', truth) <= 1
+    by_hand = dice_by_hand(submission_rles(tmp_path/'sub.csv', imported, 3), imported, 3)
+    assert score_submission(tmp_path/'sub.csv', truth) == pytest.approx(by_hand, abs=1e-9)
+    # every class on, whatever tuning chose: masks to decode at each image's own size and to score pixel by pixel
+    (tmp_path/'on.json').write_text(json.dumps({'thresh': 0.2, 'min_area': 0}))
+    r = run('steel-submit', '--data', imported, '--models', model, '--post', tmp_path/'on.json',
+            '--out', tmp_path/'on.csv')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert sum(rles_fit_their_images(tmp_path/'on.csv', imported/'test_images').values()) >= 1
+    by_hand = dice_by_hand(submission_rles(tmp_path/'on.csv', imported, 3), imported, 3)
+    assert score_submission(tmp_path/'on.csv', truth) == pytest.approx(by_hand, abs=1e-9)
     imgs = sorted((imported/'test_images').iterdir())[:3]
     assert len({image_size(o) for o in imgs}) > 1
-    r = run('steel-predict', *imgs, '--model', model, '--out', tmp_path/'pred')
+    r = run('steel-predict', *imgs, '--model', model, '--post', tmp_path/'on.json', '--out', tmp_path/'pred')
     assert r.returncode == 0, r.stderr[-3000:]
     for o in imgs: assert Image.open(tmp_path/'pred'/f'{o.stem}.png').size[::-1] == image_size(o)
-    rles_fit_their_images(tmp_path/'pred'/'predictions.csv', imported/'test_images')
+    assert sum(rles_fit_their_images(tmp_path/'pred'/'predictions.csv', imported/'test_images').values()) >= 1
 
 
 def test_resize_option(imported, tmp_path):
@@ -124,9 +177,23 @@ def test_magnetic_tile_chain(magnetic, tmp_path):
     r = run('steel-submit', '--data', dst, '--models', model, '--out', tmp_path/'sub.csv')
     assert r.returncode == 0, r.stderr[-3000:]
     assert len(validate_submission(tmp_path/'sub.csv', dst/'sample_submission.csv', 5, img_dir=dst/'test_images')) == 0
-    rles_fit_their_images(tmp_path/'sub.csv', dst/'test_images')
+    shown = rles_fit_their_images(tmp_path/'sub.csv', dst/'test_images')
+    assert not set(shown) & off_classes(model), (shown, off_classes(model))  # a class switched off predicts nothing
     truth = read_labels(dst, 'test_labels.csv', 'test_images')
-    empty = float((truth[classes(truth)] == '').to_numpy().mean())
+    pairs = len(truth)*5
+    empty = dice_by_hand({}, dst, 5)
+    assert empty == pytest.approx(float((truth[classes(truth)] == '').to_numpy().mean()), abs=1e-9)
     score = score_submission(tmp_path/'sub.csv', truth)
-    print(f"magnetic tile, short run: {score:.4f} (all-empty {empty:.4f})")
-    assert score >= empty - 0.05, (score, empty)
+    assert score == pytest.approx(dice_by_hand(submission_rles(tmp_path/'sub.csv', dst, 5), dst, 5), abs=1e-9)
+    print(f"magnetic tile, short run: {score:.4f} (all-empty {empty:.4f}, {pairs} pairs)")
+    # two epochs need not beat predicting nothing, but tuning keeps a class on only when it gains on the validation
+    # images: on the test images that may cost a few pairs by chance, not 10 pairs' worth of Dice
+    assert score >= empty - 10/pairs, (score, empty)
+    # the same model with every class on: real masks, scored the same way by the library and by hand
+    (tmp_path/'on.json').write_text(json.dumps({'thresh': 0.3}))
+    r = run('steel-submit', '--data', dst, '--models', model, '--post', tmp_path/'on.json', '--tta', 'none',
+            '--out', tmp_path/'on.csv')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert sum(rles_fit_their_images(tmp_path/'on.csv', dst/'test_images').values()) >= 1
+    by_hand = dice_by_hand(submission_rles(tmp_path/'on.csv', dst, 5), dst, 5)
+    assert score_submission(tmp_path/'on.csv', truth) == pytest.approx(by_hand, abs=1e-9)

@@ -1,6 +1,7 @@
 """Bad input, as a user would give it, to every command: each case checks the exit status, the message, and what is
 left on disk (nothing partial, nothing foreign touched). Grouped by command; every case runs on tiny synthetic data."""
 import io, os, shutil, stat, subprocess, sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,12 @@ def refused(r, *messages):
 
 def files(d):
     return sorted(o.name for o in os.scandir(d)) if os.path.isdir(d) else []
+
+
+def snapshot(d):
+    "{path below folder d: the file's bytes (None for a folder)}: compared before and after a run, nothing changed"
+    d = Path(d)
+    return {str(o.relative_to(d)): o.read_bytes() if o.is_file() else None for o in sorted(d.rglob('*'))}
 
 
 def jpeg_bomb(fn, h=16000, w=16000):
@@ -55,10 +62,22 @@ def dead_pid():
     return int(subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'], capture_output=True, text=True).stdout)
 
 
+def writable(d):
+    "Whether a file or a folder can be created in folder `d` (tried, then removed)"
+    probe = Path(d)/f'.probe{os.getpid()}'
+    for make, remove in ((Path.mkdir, Path.rmdir), (lambda o: o.write_text('x'), Path.unlink)):
+        try: make(probe)
+        except OSError: continue
+        remove(probe)
+        return True
+    return False
+
+
 def read_only_dir(tmp_path):
-    "A folder this process cannot write in (as root, permission bits do not stop writes: /sys does)"
-    if os.geteuid() == 0: return '/sys'
-    d = tmp_path/'ro'; d.mkdir(); d.chmod(0o555)
+    "A folder this process cannot write in: a 0o555 folder, or for root, whom permission bits do not stop, /sys"
+    if os.geteuid() == 0: d = Path('/sys')
+    else: d = tmp_path/'ro'; d.mkdir(); d.chmod(0o555)
+    assert not writable(d), f"{d} can be written: no read-only folder for this test"
     return d
 
 
@@ -117,10 +136,12 @@ def test_sample_existing_folder(tmp_path):
 
 def test_sample_no_images(tmp_path):
     refused(run('steel-sample', tmp_path/'s', '--n-train', '0'), 'need n_train >= 1')
+    assert files(tmp_path) == []
 
 
 def test_sample_no_classes(tmp_path):
     refused(run('steel-sample', tmp_path/'s', '--n-classes', '0'), 'n_classes must be at least 1')
+    assert files(tmp_path) == []
 
 
 # ---------------------------------------------------------------- steel-import
@@ -133,29 +154,37 @@ def test_import_missing_source(tmp_path):
 def test_import_unknown_layout(tmp_path):
     (tmp_path/'src').mkdir()
     refused(run('steel-import', tmp_path/'src', tmp_path/'out'), 'is not a mask folder this importer knows', 'images/')
+    assert files(tmp_path) == ['src'] and files(tmp_path/'src') == []
 
 
 def test_import_mask_without_image(masks, tmp_path):
     Image.fromarray(np.zeros((48, 64), np.uint8)).save(masks/'masks'/'orphan.png')
+    before = snapshot(masks)
     refused(run('steel-import', masks, tmp_path/'out'), '1 mask(s) have no image', 'orphan.png')
-    assert not (tmp_path/'out').exists()
+    assert not (tmp_path/'out').exists() and snapshot(masks) == before
 
 
 def test_import_size_mismatch(masks, tmp_path):
     m = sorted((masks/'masks').iterdir())[0]
     Image.fromarray(np.zeros((20, 30), np.uint8)).save(m)
+    before = snapshot(masks)
     refused(run('steel-import', masks, tmp_path/'out'), f'{m.name} is 20x30 but its image')
+    assert not (tmp_path/'out').exists() and snapshot(masks) == before
 
 
 def test_import_values_beyond_classes(masks, tmp_path):
     m = sorted((masks/'masks').iterdir())[1]
     a = np.array(Image.open(m)); a[0, 0] = 5; Image.fromarray(a).save(m)
+    before = snapshot(masks)
     refused(run('steel-import', masks, tmp_path/'out', '--classes', 'a,b,c'), f'{m.name} has value(s) 5 beyond the 3 classes')
+    assert not (tmp_path/'out').exists() and snapshot(masks) == before
 
 
 def test_import_image_without_mask(masks, tmp_path):
     m = sorted((masks/'masks').iterdir())[2]; m.unlink()
+    before = snapshot(masks)
     refused(run('steel-import', masks, tmp_path/'out'), '1 image(s) have no mask', '--unmasked defect-free')
+    assert not (tmp_path/'out').exists() and snapshot(masks) == before
     r = run('steel-import', masks, tmp_path/'out', '--unmasked', 'defect-free')
     assert r.returncode == 0, r.stderr
 
@@ -164,7 +193,9 @@ def test_import_colour_mask(masks, tmp_path):
     m = sorted((masks/'masks').iterdir())[0]
     a = np.zeros((48, 64, 3), np.uint8); a[..., 0] = 200
     Image.fromarray(a).save(m)
+    before = snapshot(masks)
     refused(run('steel-import', masks, tmp_path/'out'), 'is a colour mask')
+    assert not (tmp_path/'out').exists() and snapshot(masks) == before
 
 
 def test_import_into_foreign_folder(masks, tmp_path):
@@ -174,7 +205,9 @@ def test_import_into_foreign_folder(masks, tmp_path):
 
 
 def test_import_test_split_too_large(masks, tmp_path):
+    before = snapshot(masks)
     refused(run('steel-import', masks, tmp_path/'out', '--test-size', '6'), 'leaves no training images')
+    assert not (tmp_path/'out').exists() and snapshot(masks) == before
 
 
 # ---------------------------------------------------------------- steel-train
@@ -242,53 +275,75 @@ def train_refusals(data, tmp_path_factory):
     imgs[0].write_bytes(imgs[0].read_bytes()[:500]); jpeg_bomb(imgs[1])
     cases['damaged'] = (lambda d=d: run('steel-train', '--data', d, '--encoder', 'resnet18', '--no-pretrained', '--epochs', '1',
                                         '--out', base/'damaged'/'run'), [o.name for o in imgs[:2]])
-    ro = read_only_dir(base/'damaged')
-    cases['not_writable'] = (lambda: train(data, f'{ro}/run'), None)
+    (base/'not_writable').mkdir()
+    ro = read_only_dir(base/'not_writable')
+    cases['not_writable'] = (lambda: train(data, f'{ro}/run'), (ro, files(ro)))
     (base/'file').write_text('mine')
     cases['out_file'] = (lambda: train(data, base/'file'), base/'file')
     cases['resume'] = (lambda: train(data, base/'resume', '--resume'), None)
     cases['offline'] = (lambda: run('steel-train', '--data', data, '--encoder', 'resnet18', '--epochs', '1', '--out', base/'offline'), None)
+    before = {k: snapshot(base/k) for k in ('class_list', 'class_count', 'crafted', 'damaged')}
+    before['data'] = snapshot(data)
     with ThreadPoolExecutor(4) as ex: futs = {k: ex.submit(f) for k,(f,_) in cases.items()}
-    return {k: (futs[k].result(), cases[k][1]) for k in cases}, base
+    return {k: (futs[k].result(), cases[k][1]) for k in cases}, base, before
+
+
+def left_as_it_was(train_refusals, case):
+    "The refused case's folder holds its data copy only, unchanged (no run folder)"
+    _, base, before = train_refusals
+    assert snapshot(base/case) == before[case], sorted(set(snapshot(base/case)) ^ set(before[case]))
+    assert files(base/case) == ['data']
 
 
 def test_train_class_beyond_the_class_list(train_refusals):
     r, n = train_refusals[0]['class_list']
     refused(r, "unknown ClassId '7'", f'line {n}', '1..4 (4 names in classes.txt)')
+    left_as_it_was(train_refusals, 'class_list')
 
 
 def test_train_class_beyond_the_class_count_given(train_refusals):
     refused(train_refusals[0]['class_count'][0], "unknown ClassId '7'", '1..4 (the number of classes given)')
+    left_as_it_was(train_refusals, 'class_count')
 
 
 def test_train_crafted_image_name(train_refusals):
     refused(train_refusals[0]['crafted'][0], "image name '../outside.jpg' is not a plain file name", 'train.csv line')
+    left_as_it_was(train_refusals, 'crafted')
 
 
 def test_train_damaged_and_bomb_images(train_refusals):
     (r, names), base = train_refusals[0]['damaged'], train_refusals[1]
     refused(r, '2 problem(s) in the dataset', *names, 'limit of 100,000,000 pixels', '--no-check')
     assert not (base/'damaged'/'run').exists()
+    left_as_it_was(train_refusals, 'damaged')
 
 
-def test_train_out_not_writable(train_refusals):
-    refused(train_refusals[0]['not_writable'][0], 'cannot be written', 'no permission to write')
+def test_train_out_not_writable(data, train_refusals):
+    r, (ro, held) = train_refusals[0]['not_writable']
+    refused(r, 'cannot be written', 'no permission to write')
+    assert files(ro) == held and not (ro/'run').exists()
+    assert snapshot(data) == train_refusals[2]['data']
 
 
-def test_train_out_is_a_file(train_refusals):
+def test_train_out_is_a_file(data, train_refusals):
     r, fn = train_refusals[0]['out_file']
     refused(r, 'is a file: give a folder')
     assert fn.read_text() == 'mine'
+    assert snapshot(data) == train_refusals[2]['data']
 
 
-def test_train_resume_without_checkpoint(train_refusals):
+def test_train_resume_without_checkpoint(data, train_refusals):
     refused(train_refusals[0]['resume'][0], 'nothing to resume: no checkpoint in')
+    assert not (train_refusals[1]/'resume').exists()
+    assert snapshot(data) == train_refusals[2]['data']
 
 
-def test_train_offline_pretrained(train_refusals):
+def test_train_offline_pretrained(data, train_refusals):
     r = train_refusals[0]['offline'][0]
     refused(r, 'could not download ImageNet weights', '--no-pretrained', '--encoder-weights')
     assert 'Retrying' not in r.stderr
+    assert not (train_refusals[1]/'offline').exists()
+    assert snapshot(data) == train_refusals[2]['data']
 
 
 def test_train_clean_run(data, tmp_path):
@@ -309,39 +364,51 @@ def test_train_clean_run(data, tmp_path):
 
 # ---------------------------------------------------------------- steel-tune
 
+def tune_refused(data, models, *args):
+    "steel-tune refused with `args` (checked by the caller); no post.json written, no model file or data changed"
+    before = snapshot(models[4].parent), snapshot(data)
+    r = run('steel-tune', '--data', data, *args)
+    assert (snapshot(models[4].parent), snapshot(data)) == before
+    return r
+
+
 def test_tune_model_without_validation_images(data, models):
-    refused(run('steel-tune', '--data', data, '--models', models['novalid']), 'does not record its validation images')
+    refused(tune_refused(data, models, '--models', models['novalid']), 'does not record its validation images')
 
 
 def test_tune_wrong_mix(data, models):
-    refused(run('steel-tune', '--data', data, '--models', models[4], '--mix', '1 2 3'), 'the mix needs the empty pairs then 4 positive counts')
+    refused(tune_refused(data, models, '--models', models[4], '--mix', '1 2 3'),
+            'the mix needs the empty pairs then 4 positive counts')
 
 
 def test_tune_bad_candidates(data, models):
-    refused(run('steel-tune', '--data', data, '--models', models[4], '--threshs', 'a b'), "--threshs 'a b' is not a list of numbers")
+    refused(tune_refused(data, models, '--models', models[4], '--threshs', 'a b'),
+            "--threshs 'a b' is not a list of numbers")
 
 
 def test_tune_out_is_a_folder(data, models, tmp_path):
     "Refused before any image is predicted"
-    r = run('steel-tune', '--data', data, '--models', models[4], '--out', tmp_path)
+    r = tune_refused(data, models, '--models', models[4], '--out', tmp_path)
     refused(r, f'the parameters file {tmp_path} is a folder: give a file name')
     assert 'predicting' not in r.stderr and 'tuning' not in r.stderr, r.stderr
     assert files(tmp_path) == []
 
 
-def test_tune_damaged_model_file(data, tmp_path):
+def test_tune_damaged_model_file(data, models, tmp_path):
     (tmp_path/'m.safetensors').write_bytes(b'\x00'*64)
-    refused(run('steel-tune', '--data', data, '--models', tmp_path/'m.safetensors'), 'is not a steel_segmentation model file')
+    refused(tune_refused(data, models, '--models', tmp_path/'m.safetensors'), 'is not a steel_segmentation model file')
+    assert snapshot(tmp_path) == {'m.safetensors': b'\x00'*64}
 
 
-def test_tune_pickle_is_never_loaded(data, tmp_path):
+def test_tune_pickle_is_never_loaded(data, models, tmp_path):
     import pickle
     marker = tmp_path/'pwned'
     class Evil:
         def __reduce__(self): return (os.system, (f'touch {marker}',))
-    (tmp_path/'m.safetensors').write_bytes(pickle.dumps(Evil()))
-    refused(run('steel-tune', '--data', data, '--models', tmp_path/'m.safetensors'), 'is not a steel_segmentation model file')
+    evil = pickle.dumps(Evil()); (tmp_path/'m.safetensors').write_bytes(evil)
+    refused(tune_refused(data, models, '--models', tmp_path/'m.safetensors'), 'is not a steel_segmentation model file')
     assert not marker.exists()
+    assert snapshot(tmp_path) == {'m.safetensors': evil}
 
 
 # ---------------------------------------------------------------- steel-submit
@@ -362,23 +429,28 @@ def test_submit_class_count_from_the_sample(data, models, tmp_path):
     pd.DataFrame({'ImageId': np.repeat(names, 3), 'EncodedPixels': '1 1', 'ClassId': np.tile([1, 2, 3], len(names))}).to_csv(
         d/'sample_submission.csv', index=False)
     refused(submit(d, models[4], tmp_path/'sub.csv'), 'but the data have 3 (from the ClassId values of sample_submission.csv)')
+    assert files(tmp_path) == ['data']
 
 
 def test_submit_crafted_name_in_sample(data, models, tmp_path):
     d = copy_data(data, tmp_path)
     with open(d/'sample_submission.csv', 'a') as f: f.write('../../etc/passwd,1 1,0\n')
     refused(submit(d, models[4], tmp_path/'sub.csv'), "image name '../../etc/passwd' is not a plain file name")
+    assert files(tmp_path) == ['data']
 
 
 def test_submit_missing_test_image(data, models, tmp_path):
     d = copy_data(data, tmp_path)
     gone = sorted((d/'test_images').iterdir())[0]; gone.unlink()
     refused(submit(d, models[4], tmp_path/'sub.csv'), '1 image(s) of', gone.name)
+    assert files(tmp_path) == ['data']
 
 
 def test_submit_out_not_writable(data, models, tmp_path):
     ro = read_only_dir(tmp_path)
+    held = files(ro)
     refused(submit(data, models[4], f'{ro}/sub.csv'), '--out', 'cannot be written')
+    assert files(ro) == held and not (ro/'sub.csv').exists()
 
 
 def test_submit_out_is_a_folder(data, models, tmp_path):
@@ -405,10 +477,12 @@ def test_submit_damaged_test_image_leaves_nothing(data, models, tmp_path, damage
 def test_submit_bad_format_and_batch(data, models, tmp_path):
     refused(submit(data, models[4], tmp_path/'sub.csv', '--format', 'xls'), 'unknown submission format')
     refused(submit(data, models[4], tmp_path/'sub.csv', '--bs', '0'), 'bs must be at least 1')
+    assert files(tmp_path) == []
 
 
 def test_submit_missing_model(data, tmp_path):
     refused(submit(data, tmp_path/'none.safetensors', tmp_path/'sub.csv'), 'model file not found')
+    assert files(tmp_path) == []
 
 
 def test_submit_clean_run(data, models, tmp_path):
@@ -438,7 +512,7 @@ def test_predict_second_image_damaged(data, models, tmp_path):
 def test_predict_not_an_image(models, tmp_path):
     (tmp_path/'notes.txt').write_text('hello')
     refused(run('steel-predict', tmp_path/'notes.txt', '--model', models[4], '--out', tmp_path/'pred'), 'notes.txt')
-    assert not (tmp_path/'pred').exists() or files(tmp_path/'pred') == []
+    assert files(tmp_path) == ['notes.txt'] and (tmp_path/'notes.txt').read_text() == 'hello'
 
 
 def test_predict_out_is_a_file(data, models, tmp_path):
@@ -450,3 +524,4 @@ def test_predict_out_is_a_file(data, models, tmp_path):
 
 def test_predict_missing_image(models, tmp_path):
     refused(run('steel-predict', tmp_path/'none.jpg', '--model', models[4], '--out', tmp_path/'pred'), 'image file not found')
+    assert files(tmp_path) == []

@@ -3,7 +3,8 @@ import os, shutil, subprocess, zipfile
 
 import pytest
 
-from steel_segmentation.data import unpack_competition, read_labels, check_layout
+from steel_segmentation.data import read_labels
+from steel_segmentation.download import unpack_competition, check_layout
 from steel_segmentation.sample import make_sample
 
 

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from steel_segmentation.data import read_labels, get_masks, check_layout
+from steel_segmentation.data import read_labels, get_masks
+from steel_segmentation.download import check_layout
 from steel_segmentation.sample import make_images
 
 

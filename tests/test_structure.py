@@ -9,7 +9,7 @@ from conftest import ROOT
 PKG = ROOT/'steel_segmentation'
 MODULES = sorted(p for p in PKG.glob('*.py') if p.name != '_modidx.py')
 NBS = sorted((ROOT/'nbs').glob('*.ipynb'))
-NB_CAP_KB = 300
+NB_CAP_KB = 300 # outputs of a few small figures and tables; a notebook past it is bloating the repository and the docs
 
 
 def console_scripts():
@@ -20,14 +20,17 @@ def console_scripts():
 
 def test_commands_are_thin():
     cli = PKG/'cli.py'
+    # the commands only parse options and call one library function each: a cli.py growing past this holds logic that
+    # belongs in the library (where it can be tested and reused)
     assert len(cli.read_text().splitlines()) < 250
     tree = ast.parse(cli.read_text())
     funcs = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
     scripts = [o for o in console_scripts().values() if o.startswith('steel_segmentation.cli:')]
-    assert len(scripts) >= 8, scripts
+    assert len(scripts) >= 8, scripts # every command is checked: fewer found means the console scripts went unread
     for s in scripts:
         f = funcs[s.split(':')[1]]
         n = f.end_lineno - f.lineno + 1
+        # a command is its signature (one line per option), a call and its printing: longer means work to move out
         assert n <= 30, f"{f.name} is {n} lines"
 
 
@@ -110,7 +113,9 @@ def test_modules_are_small():
 
 
 def test_package_lines_are_short():
-    long = [f"{p.name}:{i}" for p in MODULES for i,l in enumerate(p.read_text().splitlines(), 1) if len(l) > 120]
+    # nbdev writes the first line of `__all__` itself, its wrap at 120 characters not counting "__all__ = "
+    long = [f"{p.name}:{i}" for p in MODULES for i,l in enumerate(p.read_text().splitlines(), 1)
+            if len(l) > 120 and not l.startswith('__all__ = [')]
     assert long == [], f"{len(long)} lines over 120 characters: {long[:10]}"
 
 
