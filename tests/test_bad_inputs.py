@@ -222,7 +222,7 @@ BAD_TRAIN_OPTIONS = [
     (['--minutes', '-1'], 'minutes must be positive'),
     (['--minutes', '5'], 'epochs and minutes contradict each other'),
     (['--scale', '0'], 'scale must be in (0, 4]'),
-    (['--pad', 'mirror'], 'pad must be one of zeros, reflect, replicate'),
+    (['--pad', 'mirror'], "unknown padding 'mirror': use one of zeros, reflect, replicate"),
     (['--crop', '100x128'], 'must be two positive multiples of 32'),
     (['--fold', '7'], "folds must be 'all' or numbers in 0..4"),
     (['--arch', 'unet3'], "unknown architecture 'unet3'"),
