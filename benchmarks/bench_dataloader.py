@@ -20,7 +20,7 @@ from PIL import Image
 
 import steel_segmentation.images as C
 import steel_segmentation.data as D
-import steel_segmentation.transforms as T
+import steel_segmentation.dataloaders as T
 from steel_segmentation.cli import parse_size
 from steel_segmentation.sample import sample_path
 

@@ -47,7 +47,7 @@ def main():
 
         def pipeline(tta):
             t = time.perf_counter()
-            with SubmissionWriter(Path(d)/'sub.csv') as w:
+            with SubmissionWriter(Path(d)/'sub.csv', preds[tta].n_classes) as w:
                 for name, m in predict_files(preds[tta], fns, args.bs, progress=False): w.add(name, [mask2rle(o) for o in m])
             return (time.perf_counter() - t)/len(fns)
 
