@@ -84,9 +84,7 @@ def render(pred, # the predictor (classes, names, post-processing)
         'overlay': overlay_masks(grey, masks),
         'truth': None if a.truth is None else overlay_masks(grey, a.truth),
         'table': pd.DataFrame(rows),
-        'rles': '\n'.join(
-            f"{c} ({name}): " f"{mask2rle(m)}" for c, name, m in zip(pred.classes, pred.class_names, masks)
-        ),
+        'rles': '\n'.join(f"{c} ({name}): {mask2rle(m)}" for c,name,m in zip(pred.classes, pred.class_names, masks)),
         'masks': masks,
     }
 

@@ -56,11 +56,8 @@ class SaveBestModel(TrackerCallback):
         super().after_epoch()
         if self.new_best and not rank_distrib():
             cfg = self.config if self.config is not None else self.learn.config
-            save_model(
-                unwrap_model(self.learn.model),
-                self.fn,
-                {**cfg, 'epoch': run_epoch(self.learn), self.monitor: float(self.best)},
-            )
+            save_model(unwrap_model(self.learn.model), self.fn,
+                       {**cfg, 'epoch': run_epoch(self.learn), self.monitor: float(self.best)})
 
 def run_epoch(learn)->int:
     "The epoch of the whole run that `learn` is in (a resumed run continues the count of the one it resumes)"
@@ -320,6 +317,5 @@ class BudgetClock(Callback):
         if self.learn.time_pos >= 1 or now >= self.deadline:
             self.learn.budget_spent = True
             raise CancelTrainException()
-        # the schedule's position: iterations done, or the share of the planned time used when the run is slower than
-        # planned
+        # the schedule's position: the iterations done, or the share of the planned time used if the run is slower
         self.learn.pct_train = max((self.epoch + self.iter/self.n_iter)/self.n_epoch, self.learn.time_pos)

@@ -104,7 +104,7 @@ def steel_train(
     **kwargs):
     "Train a segmentation model or a defect classifier on a Kaggle-layout folder"
     with user_errors():
-        if data is None: raise ValueError("--data is required: a folder in the Kaggle layout (train.csv, train_images)")
+        check_folder(data, '--data folder')
         size = lambda s: None if s is None else parse_size(s)
         runs = train_folds(data, out, fold, crop=size(crop), valid_crop=size(valid_crop), resize=size(resize),
                            pretrained=not no_pretrained, check=not no_check, **kwargs)
@@ -116,7 +116,7 @@ def steel_train(
 @call_parse
 def steel_submit(
     data:Annotated[str, {'required': True}]=None, # folder with the test images (and sample_submission.csv) (required)
-    models:Annotated[str, {'nargs': '+', 'required': True}]=None, # model or .onnx files (several: ensemble) (required)
+    models:Annotated[str, {'nargs': '+', 'required': True}]=None, # model files or steel-export .onnx files (required)
     classifier:str=None, # classifier model file, to blank the classes it rules out
     tta:str=None, # flip TTA: none, h, v or hv (default: the one the first model file was tuned with)
     post:str=None, # JSON file of post-processing parameters (default: the first model file's)
@@ -196,10 +196,10 @@ def steel_tune(
     models:Annotated[str, {'nargs': '+', 'required': True}]=None, # model files or .onnx files, tuned as one (required)
     classifier:str=None, # classifier model file (its label thresholds are tuned too)
     tta:str='hv', # flip TTA: none, h, v or hv; stored with the parameters, so the submission uses it too
-    threshs:str='0.3 0.35 0.4 0.45 0.5 0.55 0.6 0.65 0.7 0.75 0.8', # candidate pixel thresholds (1, class off, too)
+    threshs:str='0.3 0.35 0.4 0.45 0.5 0.55 0.6 0.65 0.7 0.75 0.8', # candidate pixel thresholds (and 1: a class off)
     min_areas:str=None, # candidate minimum mask areas in pixels (default: 0 to 3% of the image area)
     label_threshs:str='0.3 0.4 0.5 0.6 0.7', # candidate classifier thresholds
-    mix:str=None, # score re-weighted: 'lb', or empty then positive pairs per class (default: lb for Severstal's data)
+    mix:str=None, # score mix: 'lb' (Severstal's public leaderboard), or empty, positive pairs per class (default: lb)
     min_gain:float=2., # pairs' worth of Dice a setting must gain to replace predicting nothing or the one before
     bs:int=8, # images per batch
     workers:int=0, # image-reading worker processes

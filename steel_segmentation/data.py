@@ -42,9 +42,9 @@ def _class_ids(s:pd.Series, fn, n_classes=None, where=''):
     ids = pd.to_numeric(s, errors='coerce')
     bad = ids.isna() | (ids < 1) | (ids != ids.round()) | ((ids > n_classes) if n_classes else False)
     if bad.any():
-        vals = pd.unique(s[bad])[:10].tolist()
+        vals = pd.unique(s[bad]).tolist()
         valid = f"1..{n_classes}{where}" if n_classes else "whole numbers from 1"
-        raise ValueError(f"{fn}: unknown ClassId {', '.join(map(repr, vals))} on {int(bad.sum())} row(s), the first on "
+        raise ValueError(f"{fn}: unknown ClassId {listing(map(repr, vals))} on {int(bad.sum())} row(s), the first on "
                          f"line {int(np.flatnonzero(bad.to_numpy())[0]) + 2}; valid class ids are {valid}")
     return ids.astype(int)
 
@@ -280,9 +280,7 @@ def get_masks(labels:pd.DataFrame, # labels table
 
 # %% ../nbs/01_data.ipynb #31183d42
 def labels2rows(labels:pd.DataFrame, # labels table
-                # 'current' (ImageId,ClassId,EncodedPixels; masks only) or 'old' (ImageId_ClassId,EncodedPixels; every
-                # pair)
-                fmt:str='current',
+                fmt:str='current', # 'current' (ImageId,ClassId,EncodedPixels: masks only) or 'old' (every pair)
                )->pd.DataFrame:
     "The labels table as the rows of a Kaggle train.csv"
     cls = classes(labels)

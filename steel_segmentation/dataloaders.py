@@ -10,6 +10,7 @@ __all__ = ['balanced_weights', 'steel_collate', 'SteelDL', 'WeightedSteelDL', 'S
 # %% ../nbs/04b_dataloaders.ipynb #4b7bf323
 # the library's own module first: its warning filters must be set before fastai is imported
 import steel_segmentation.files
+from .files import check_whole
 from .rle import check_mode
 
 from pathlib import Path
@@ -130,8 +131,7 @@ def _crop_sizes(labels, crop, valid_crop, scale, resize)->tuple:
 
 def _valid_fold(labels, fold, n_folds, seed, folds, bs)->tuple:
     "(validation indices, fold of each image) of fold `fold`, checked to leave a batch of training images"
-    if folds is None and (int(n_folds) != n_folds or n_folds < 2):
-        raise ValueError(f"n_folds must be an integer of at least 2, got {n_folds}")
+    if folds is None: check_whole(n_folds, 'n_folds', 2)
     if folds is None: folds = get_folds(labels, n_folds, seed)
     else:
         folds = np.asarray(folds)
@@ -200,8 +200,7 @@ def from_labels(cls:SteelDataLoaders, labels:pd.DataFrame, # labels table (`read
     check_mode(mode)
     check_channels(channels)
     check_scale(scale)
-    for k,v in (('bs', bs), ('valid_bs', 1 if valid_bs is None else valid_bs)):
-        if int(v) != v or v < 1: raise ValueError(f"{k} must be a positive integer, got {v}")
+    for k,v in (('bs', bs), ('valid_bs', 1 if valid_bs is None else valid_bs)): check_whole(v, k)
     resize = mult32(resize, 'resize')
     csz,vsz,base,mixed = _crop_sizes(labels, crop, valid_crop, scale, resize)
     valid,folds = _valid_fold(labels, fold, n_folds, seed, folds, bs)

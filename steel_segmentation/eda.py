@@ -16,7 +16,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 
 from .rle import parse_rle
-from .files import progress as report_progress
+from .files import check_whole, progress as report_progress
 from .images import save_figure, open_image, overlay_masks, class_colour, class_legend
 from .data import classes, class_names, get_masks, class_sets, image_shapes
 
@@ -168,7 +168,7 @@ def show_defects(labels:pd.DataFrame, # labels table
                  width:float=12, # figure width in inches
                 ):
     "A column of images with their defects drawn in the class colours, and a legend"
-    if n < 1: raise ValueError(f"n must be at least 1, got {n}")
+    check_whole(n, 'n')
     cl = classes(labels)
     has = labels[cl] != ''
     if cls is not None:

@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/files.html.md"""
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'UserError', 'user_errors', 'listing', 'interactive', 'progress', 'clean_stale', 'atomic_file',
-           'atomic_dir', 'check_folder', 'check_writable']
+           'atomic_dir', 'check_whole', 'check_folder', 'check_writable']
 
 # %% ../nbs/00_files.ipynb #78806e04
 import contextlib, os, re, shutil, sys, tempfile, time, warnings
@@ -157,12 +157,21 @@ def atomic_dir(d, # the folder to write
         raise
 
 # %% ../nbs/00_files.ipynb #3656e08e
+def check_whole(v, # the value of an option
+                what:str, # its name, for the message (e.g. 'bs', '--bs')
+                least:int=1, # the smallest value allowed
+               )->int:
+    "`v` as an int if it is a whole number of at least `least`, else an error saying so"
+    if isinstance(v, bool) or v is None or int(v) != v or v < least:
+        raise ValueError(f"{what} must be a whole number of at least {least}, got {v!r}")
+    return int(v)
+
 def check_folder(p, # a folder that must exist
                  what:str='data folder', # how the caller calls it, for the message (e.g. '--data')
                 )->Path:
     "`p` as a `Path` if it is an existing folder, else an error naming it"
+    if p is None or not Path(p).is_dir(): raise FileNotFoundError(f"{what} not found: {p}")
     p = Path(p)
-    if not p.is_dir(): raise FileNotFoundError(f"{what} not found: {p}")
     return p
 
 def check_writable(p, # the output (a file, or a folder with `folder=True`)

@@ -122,8 +122,8 @@ def _index_values(a:np.ndarray, # a class-index mask
     hi = vals[vals > len(names)] if names else vals[vals == 255]
     if not len(hi): return vals,None
     why = " (255 is the 'ignore' value of some tools: relabel those pixels)" if 255 in hi else ''
-    return None,(f"{fn.name} has value(s) {', '.join(map(str, hi.tolist()))} beyond the "
-                 f"{len(names) if names else 254} classes{why}")
+    return None,(f"{fn.name} has value(s) {', '.join(map(str, hi.tolist()))} beyond the {len(names) if names else 254} "
+                 f"classes{why}")
 
 # %% ../nbs/01b_importer.ipynb #4127032d
 def scan_masks(src, # folder with an image folder and a mask folder
@@ -132,9 +132,7 @@ def scan_masks(src, # folder with an image folder and a mask folder
                masks:str=None, # mask folder in `src` (default 'masks')
                unmasked:str='error', # images without a mask (class-index layout): 'error' or 'defect-free'
                progress:bool=True, # show a progress bar
-               # one-folder-per-class layout: folders of defect-free images (a list or 'a,b'; default: those without any
-               # defect)
-               free=None,
+               free=None, # one folder per class: defect-free folders, a list or 'a,b' (default: those with no defect)
               )->pd.DataFrame: # labels table; attrs: layout, class_names, shape, sizes, sources
     "Check a folder of images and masks and read it into a labels table"
     if unmasked not in ('error', 'defect-free'):
@@ -263,9 +261,7 @@ def _split_folders(src, subs:list, free:list, has:dict, classes=None)->tuple:
 # %% ../nbs/01b_importer.ipynb #02364a94
 def scan_class_folders(src, # folder with one subfolder per class (and defect-free folders)
                        classes=None, # the class folders, in class-index order (default: sorted by name)
-                       # folders of defect-free images (default: the folders whose masks are all empty, or that have
-                       # none)
-                       free=None,
+                       free=None, # defect-free folders (default: those whose masks are all empty, or missing)
                        progress:bool=True,
                       # labels table; attrs: layout 'folders', class_names, shape, sizes, sources, free, conventions,
                       # empty masks
@@ -285,8 +281,7 @@ def scan_class_folders(src, # folder with one subfolder per class (and defect-fr
         raise FileNotFoundError(f"{src}: no images in its folders (looked for {', '.join(IMG_EXTS)})")
     items = [(d, img, m) for d in subs for img,m in pairs[d].items()]
     names_seen = Counter(img.name for _,img,_ in items)
-    # image names must be unique in train_images/: where two folders share one, every image takes its folder's name as a
-    # prefix
+    # names must be unique in train_images/: where two folders share one, every image takes its folder's name first
     renamed = any(v > 1 for v in names_seen.values())
     out = {(d, img): (f"{d}_{img.name}" if renamed else img.name) for d,img,_ in items}
     sizes,masks,probs = {},{},[]

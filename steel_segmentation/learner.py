@@ -10,6 +10,7 @@ __all__ = ['MONITORS', 'check_monitor', 'segmentation_learner', 'classifier_lear
 # %% ../nbs/08_learner.ipynb #3818ae49
 # the library's own module first: its warning filters must be set before fastai is imported
 import steel_segmentation.files
+from .files import check_whole
 from .files import interactive
 
 from pathlib import Path
@@ -24,6 +25,7 @@ from fastai.losses import BCEWithLogitsLossFlat
 from .images import default_names
 from .losses import get_loss
 from .metrics import KaggleDice, EmptyDice, MajorityAccuracy, PresenceTarget, classifier_metrics
+from .modelfile import geometry
 from .models import create_model, create_classifier, splitter, model_config, check_pad
 from .callbacks import CPUBFloat16, check_mixed, EpochLines, NaNGuard, WholeImages, unwrap_model
 
@@ -127,8 +129,8 @@ def _setup(learn, config, monitor, out, fp16, accum, bf16=False):
     if not interactive(): # a log gets one line per epoch, not redrawn progress bars
         learn.remove_cb(ProgressCallback)
         learn.add_cb(EpochLines())
-    learn.add_cbs([NaNGuard(), WholeImages(config.get('scale', 1.), config.get('pad', 'zeros'), config.get('resize'))])
-    if accum < 1: raise ValueError(f"accum must be at least 1, got {accum}")
+    learn.add_cbs([NaNGuard(), WholeImages(*geometry(config))])
+    check_whole(accum, 'accum')
     if accum > 1: learn.add_cb(GradientAccumulation(accum*learn.dls.bs))
     check_mixed(fp16, bf16, getattr(learn.dls, 'device', None))
     if fp16: learn.to_fp16()

@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/modelfile.html.md"
 
 # %% auto #0
 __all__ = ['FORMAT', 'META_KEY', 'ONNX_FORMAT', 'save_state_dict', 'read_config', 'ort_session', 'session_config', 'onnx_config',
-           'write_onnx_config', 'file_config', 'store_post']
+           'set_onnx_config', 'write_onnx_config', 'geometry', 'file_config', 'store_post']
 
 # %% ../nbs/06b_modelfile.ipynb #70f868ec
 import json
@@ -84,29 +84,34 @@ def onnx_config(fn)->dict:
     "The configuration stored in an .onnx file written by `steel-export`"
     return session_config(ort_session(fn, optimize=False), fn)
 
+def set_onnx_config(m, # an ONNX `ModelProto`, in memory
+                    cfg:dict, # its configuration
+                   ):
+    "Put `cfg` (stamped with `ONNX_FORMAT`) into the model's metadata, in place of any configuration it had"
+    props = [p for p in m.metadata_props if p.key != META_KEY]
+    del m.metadata_props[:]
+    m.metadata_props.extend(props)
+    m.metadata_props.add(key=META_KEY, value=json.dumps({**cfg, 'onnx_format': ONNX_FORMAT}))
+    return m
+
 def write_onnx_config(fn, # an .onnx file
                       cfg:dict, # its new configuration
                      )->Path:
     "Replace the configuration in an .onnx file's metadata (graph and weights unchanged, atomically)"
     import onnx
     fn = Path(fn)
-    m = onnx.load(str(fn))
-    props = [p for p in m.metadata_props if p.key != META_KEY]
-    del m.metadata_props[:]
-    m.metadata_props.extend(props)
-    m.metadata_props.add(key=META_KEY, value=json.dumps({**cfg, 'onnx_format': ONNX_FORMAT}))
+    m = set_onnx_config(onnx.load(str(fn)), cfg)
     with atomic_file(fn) as tmp: onnx.save(m, str(tmp))
     return fn
 
 # %% ../nbs/06b_modelfile.ipynb #b704102a
+def geometry(cfg:dict)->tuple:
+    "(scale, pad, resize) of a model's configuration: how its whole images are resized and padded (with the defaults)"
+    return cfg.get('scale', 1.),cfg.get('pad', 'zeros'),cfg.get('resize')
+
 def file_config(fn)->dict:
-    """The configuration of a model file: `.safetensors` (weights and configuration) or `.onnx` (written by `steel-
-    export`)"""
-    if Path(fn).suffix.lower() == '.onnx':
-        from steel_segmentation.modelfile import onnx_config
-        return onnx_config(fn)
-    from steel_segmentation.modelfile import read_config
-    return read_config(fn)
+    "The configuration of a model file: `.safetensors` (weights and configuration), or `.onnx` from `steel-export`"
+    return onnx_config(fn) if Path(fn).suffix.lower() == '.onnx' else read_config(fn)
 
 def store_post(fn, # model file
                post:dict, # post-processing to store in its configuration
@@ -114,9 +119,6 @@ def store_post(fn, # model file
               )->Path:
     "Rewrite a model file with `post` in its configuration (weights unchanged, atomically)"
     cfg = {**file_config(fn), 'post': post, **({'tta': tta} if tta else {})}
-    if Path(fn).suffix.lower() == '.onnx':
-        from steel_segmentation.modelfile import write_onnx_config
-        return write_onnx_config(fn, cfg)
+    if Path(fn).suffix.lower() == '.onnx': return write_onnx_config(fn, cfg)
     from safetensors.torch import load_file
-    from steel_segmentation.modelfile import save_state_dict
     return save_state_dict(load_file(str(fn)), fn, cfg)

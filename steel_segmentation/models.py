@@ -22,7 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from .files import UserError
-from .rle import check_mode, check_n_classes
+from .rle import check_mode, check_n_classes, class_ids
 from .images import scaled_size
 from .modelfile import FORMAT, read_config, save_state_dict
 
@@ -194,8 +194,9 @@ def seg_forward(model:nn.Module, x:torch.Tensor, scale:float=1., pad:str='zeros'
 # %% ../nbs/07_models.ipynb #e3314021
 class DefectClassifier(nn.Module):
     "Multi-label defect-presence classifier: an smp encoder, average+max pooling, one logit per class"
-    def __init__(self, encoder:str, n_classes:int, in_channels:int=3, weights=None, dropout:float=0.2):
+    def __init__(self, encoder:str='resnet34', n_classes:int=None, in_channels:int=3, weights=None, dropout:float=0.2):
         super().__init__()
+        n_classes = check_n_classes(n_classes)
         self.encoder = smp.encoders.get_encoder(encoder, in_channels=in_channels, depth=5, weights=weights)
         c = self.encoder.out_channels[-1]
         self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(2*c, n_classes))
@@ -233,7 +234,7 @@ def model_config(model_or_task='seg', # 'seg' or 'cls'
     "The configuration stored in a model file"
     n_classes = check_n_classes(n_classes)
     return dict(format=FORMAT, task=model_or_task, arch=arch if model_or_task == 'seg' else None, encoder=encoder,
-                n_classes=n_classes, classes=list(classes or [str(c) for c in range(1, n_classes + 1)]),
+                n_classes=n_classes, classes=list(classes or class_ids(n_classes)),
                 in_channels=in_channels, mode=mode, stats=[list(map(float, o)) for o in stats], post=post or {}, **extra
     )
 

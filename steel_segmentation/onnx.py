@@ -8,7 +8,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/onnx.html.md"""
 __all__ = ['export_module', 'parity', 'export_onnx']
 
 # %% ../nbs/11_onnx.ipynb #d6eaa308
-import contextlib, io, json, logging, warnings
+import contextlib, io, logging, warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ import numpy as np
 from .files import UserError, atomic_file, check_writable
 from .images import read_image
 from .data import list_images
-from .modelfile import META_KEY, ONNX_FORMAT
+from .modelfile import set_onnx_config, geometry
 from .predictor import OnnxPredictor, check_files
 
 # %% ../nbs/11_onnx.ipynb #a9edbe79
@@ -30,9 +30,10 @@ def export_module(models:list, # (model, config) pairs of segmentation models (a
     from steel_segmentation.predictor import model_input, seg_probs
     from steel_segmentation.models import seg_input, seg_output
     def run(model, cfg, x, seg):
-        y = model(seg_input(model_input(x, cfg), cfg.get('scale', 1.), cfg.get('pad', 'zeros'), cfg.get('resize')))
+        scale,pad,resize = geometry(cfg)
+        y = model(seg_input(model_input(x, cfg), scale, pad, resize))
         return (
-            seg_probs(seg_output(y, x.shape[-2:], cfg.get('scale', 1.0), cfg.get('resize')), len(cfg['classes']))
+            seg_probs(seg_output(y, x.shape[-2:], scale, resize), len(cfg['classes']))
             if seg
             else y.sigmoid()
         )
@@ -111,7 +112,7 @@ def _graph_config(pred, # the torch predictor of the models being exported
     strip = lambda c: {k: v for k,v in c.items() if k != 'valid_images'}
     outs = {'probs': 'float32 (batch, classes, height, width)'}
     if pred.classifier: outs['presence'] = 'float32 (batch, classes)'
-    return {**pred.models[0][1], 'onnx_format': ONNX_FORMAT, 'channels': pred.channels, 'opset': opset,
+    return {**pred.models[0][1], 'channels': pred.channels, 'opset': opset,
             'inputs': {'image': 'uint8 (batch, height, width, channels)'}, 'outputs': outs,
             'members': [strip(c) for _,c in pred.models],
             'classifier': None if pred.classifier is None else strip(pred.classifier[1]),
@@ -155,8 +156,7 @@ def export_onnx(models:list, # segmentation model files (.safetensors); several:
                                   external_data=False)
             except Exception as e:
                 raise UserError(f"the ONNX export failed: {type(e).__name__}: {str(e)[:500]}") from None
-        m = onnx.load(str(tmp))
-        m.metadata_props.add(key=META_KEY, value=json.dumps(cfg))
+        m = set_onnx_config(onnx.load(str(tmp)), cfg)
         what = f"{len(cfg['members'])} segmentation model(s) for classes {', '.join(pred.class_names)}"
         m.doc_string = f"steel_segmentation: {what}" + (' and a classifier' if pred.classifier else '')
         m.producer_name = 'steel_segmentation'

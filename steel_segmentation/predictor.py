@@ -24,7 +24,7 @@ from scipy import ndimage
 from .files import check_writable, progress as report_progress
 from .rle import mask2rle, check_n_classes
 from .images import read_image, default_names
-from .modelfile import ort_session, session_config
+from .modelfile import ort_session, session_config, geometry
 
 # %% ../nbs/09_predictor.ipynb #ef7b1c6f
 POST_KEYS = ('thresh', 'min_size', 'min_area', 'label_thresh', 'max_classes')
@@ -200,7 +200,7 @@ def _forward(self:Predictor, model, x, cfg, classify=False):
     import torch
     from steel_segmentation.models import seg_input, seg_output
     flips,size = TTAS[self.tta],x.shape[-2:]
-    scale,pad,rs = cfg.get('scale', 1.),cfg.get('pad', 'zeros'),cfg.get('resize')
+    scale,pad,rs = geometry(cfg)
     cl = torch.channels_last # as decoded images come: the fast convolution path on CPUs, about 2x here
     def inp(f): return seg_input(x.flip(f) if f else x, scale, pad, rs).contiguous(memory_format=cl)
     with torch.inference_mode():
@@ -380,6 +380,5 @@ def load_predictor(models:list, # model files (.safetensors) or .onnx files
     if classifier is not None and is_onnx(classifier):
         raise ValueError("an .onnx classifier goes with .onnx models: export it with steel-export MODEL --classifier C")
     import torch
-    from steel_segmentation.predictor import Predictor
     if threads: torch.set_num_threads(int(threads))
     return Predictor(models, classifier, tta, post, device)

@@ -16,7 +16,7 @@ import pandas as pd
 from PIL import Image
 
 from .files import atomic_dir, progress as report_progress
-from .rle import mask2rles
+from .rle import mask2rles, check_n_classes, class_ids
 from .data import labels2rows
 
 # %% ../nbs/02_sample.ipynb #1185230e
@@ -167,14 +167,14 @@ def make_sample(path, # folder to create
     if n_train < 1 or n_test < 0: raise ValueError(f"need n_train >= 1 and n_test >= 0, got {n_train} and {n_test}")
     h,w = size
     if h < 8 or w < 8: raise ValueError(f"size {h}x{w} is too small: use at least 8x8")
-    if n_classes < 1: raise ValueError(f"n_classes must be at least 1, got {n_classes}")
+    check_n_classes(n_classes)
     if path.exists() and not path.is_dir(): raise FileExistsError(f"{path} exists and is a file: choose another folder")
     if path.exists() and any(path.iterdir()) and not overwrite:
         raise FileExistsError(f"{path} exists and is not empty: choose another folder or overwrite it (overwrite=True, "
                               f"--overwrite)")
     with atomic_dir(path, replace=True) as tmp:
         (tmp/'train_images').mkdir(); (tmp/'test_images').mkdir()
-        cols = [str(c) for c in range(1, n_classes+1)]
+        cols = class_ids(n_classes)
         rows = {'train': [], 'test': []}
         it = make_images(n_train+n_test, size, n_classes, seed)
         it = report_progress(it, total=n_train+n_test, what='writing the sample', show=progress)

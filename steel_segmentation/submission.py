@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .files import check_folder, listing, check_writable, atomic_file
+from .files import check_whole, check_folder, listing, check_writable, atomic_file
 from .rle import check_n_classes, parse_rle, rle2mask, mask2rle
 from .images import image_size, check_image_name
 from .data import (CLASSES_FILE, split_image_class, class_count, read_rle_csv, classes, list_images,
@@ -203,13 +203,13 @@ def write_submission(pred, # `predictor.Predictor` or `predictor.OnnxPredictor`
     from steel_segmentation.predictor import predict_files
     path,out = check_folder(path),Path(out)
     if fmt not in FORMATS: raise ValueError(f"unknown submission format {fmt!r}: use one of {', '.join(FORMATS)}")
-    if bs < 1: raise ValueError(f"bs must be at least 1, got {bs}")
+    check_whole(bs, 'bs')
     check_writable(out, what='the submission')
     folder,ref = path/img_dir,path/sample
     if ref.is_file():
         names = submission_images(ref)
         gone = [n for n in names if not (folder/n).is_file()]
-        if gone: raise FileNotFoundError(f"{len(gone)} image(s) of {ref} not found in {folder}: {', '.join(gone[:10])}")
+        if gone: raise FileNotFoundError(f"{len(gone)} image(s) of {ref} not found in {folder}: {listing(gone)}")
     else: names = list_images(folder)
     n,where = data_classes(path, sample)
     if n is not None and n != pred.n_classes:
@@ -242,9 +242,10 @@ def kaggle_submit(fn, # the submission file
     check_message(message)
     try: api = kaggle_api(competition)
     except KaggleError as e: raise KaggleError(f"{e}\nThe submission is kept: {fn}") from None
-    code = ("\nSeverstal is a code competition: its submissions come from a Kaggle notebook (see 'Inference in a "
-            "Kaggle notebook without internet'), files are accepted only by competitions that take "
-            "them" if competition == 'severstal-steel-defect-detection' else '')
+    code = ''
+    if competition == 'severstal-steel-defect-detection':
+        code = ("\nSeverstal is a code competition: its submissions come from a Kaggle notebook (see 'Inference in a "
+                "Kaggle notebook without internet'), files are accepted only by competitions that take them")
     try: res = api.competition_submit(str(fn), message, competition, quiet=True)
     except Exception as e: res = e
     msg = str(getattr(res, 'message', res) or '')

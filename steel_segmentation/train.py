@@ -11,6 +11,14 @@ __all__ = ['training_report', 'train_folds']
 from pathlib import Path
 from types import SimpleNamespace
 
+# %% ../nbs/08b_train.ipynb #e3e18c25
+def _took(log, # a run's log (`log.csv`)
+          minutes:float=None, # its time budget, if any
+         )->str:
+    "How long a run took, from its log: epochs and minutes, and the budget it had"
+    budget = f" (budget {minutes:.1f} min)" if minutes else ''
+    return f"{len(log)} epochs in {log.elapsed.iloc[-1]/60:.1f} min{budget}"
+
 # %% ../nbs/08b_train.ipynb #346ae135
 def training_report(learn, # a fitted `Learner` with an output folder
                     fn, # PNG to write
@@ -22,6 +30,7 @@ def training_report(learn, # a fitted `Learner` with an output folder
     import numpy as np, pandas as pd, torch
     from steel_segmentation.images import default_names, overlay_masks, class_legend, save_figure
     from steel_segmentation.metrics import binarize, plain
+    from steel_segmentation.modelfile import geometry
     from steel_segmentation.models import load_model, seg_forward
     log = pd.read_csv(learn.out/'log.csv')
     seg = learn.config['task'] == 'seg'
@@ -42,9 +51,7 @@ def training_report(learn, # a fitted `Learner` with an output folder
         ax.plot(log.epoch, log[m], 'o-', label=m)
         if base: ax.plot(log.epoch, log[base], 's--', label=base, alpha=0.8)
     ax.set_xlabel('epoch'); ax.set_title('validation'); ax.legend(fontsize=8)
-    budget = getattr(learn, 'clock', {}).get('minutes')
-    fig.suptitle(f"{len(log)} epochs in {log.elapsed.iloc[-1]/60:.1f} "
-                 f"min" + (f" (budget {budget:.1f} min)" if budget else ''), fontsize=10)
+    fig.suptitle(_took(log, getattr(learn, 'clock', {}).get('minutes')), fontsize=10)
     if seg:
         # the saved (best) model, binarised as the metric was: what the log's best score describes
         best = learn.out/'model.safetensors'
@@ -55,7 +62,7 @@ def training_report(learn, # a fitted `Learner` with an output folder
             return np.stack([(m == c+1).numpy() for c in range(nc)]) if m.ndim == 2 else m.numpy()
         for i,(x,y) in enumerate(items):
             with torch.no_grad():
-                o = seg_forward(model, plain(x), cfg.get('scale', 1.), cfg.get('pad', 'zeros'), cfg.get('resize'))
+                o = seg_forward(model, plain(x), *geometry(cfg))
             p = (
                 o.argmax(1)
                 if learn.dls.mode == 'softmax'
@@ -73,6 +80,7 @@ def training_report(learn, # a fitted `Learner` with an output folder
 # %% ../nbs/08b_train.ipynb #db050238
 def _check_options(o)->None:
     "Every option of `train_folds` (the namespace `o`) checked with the library's own checks, before any image is read"
+    from steel_segmentation.files import check_whole
     from steel_segmentation.rle import check_mode
     from steel_segmentation.images import mult32, check_scale, check_channels
     from steel_segmentation.models import check_arch, check_encoder, check_pad
@@ -93,9 +101,7 @@ def _check_options(o)->None:
     check_fit(o.epochs, o.minutes, o.schedule, o.lr)
     if o.epochs is not None and o.minutes is not None:
         raise ValueError("epochs and minutes contradict each other: give one")
-    for k,lo in (('bs', 1), ('accum', 1), ('workers', 0)):
-        v = getattr(o, k)
-        if int(v) != v or v < lo: raise ValueError(f"{k} must be a whole number of at least {lo}, got {v}")
+    for k,lo in (('bs', 1), ('accum', 1), ('workers', 0), ('n_folds', 2)): check_whole(getattr(o, k), k, lo)
     mult32(o.crop, 'crop size'); mult32(o.valid_crop, 'validation crop size'); mult32(o.resize, 'resize')
     for k in ('scale', 'progressive'):
         if getattr(o, k) is not None: check_scale(getattr(o, k), k)
@@ -114,7 +120,8 @@ def _check_options(o)->None:
 def _fold_dirs(o)->tuple:
     "The folds to train, their folders, and which of them a resumed run has finished"
     folds = o.folds
-    ks = list(range(o.n_folds)) if str(folds) == 'all' else [folds] if str(folds).isdigit() else list(folds)
+    one = isinstance(folds, int) or str(folds).isdigit()
+    ks = list(range(o.n_folds)) if str(folds) == 'all' else [folds] if one else list(folds)
     ks = [int(k) if str(k).isdigit() else k for k in ks]
     if not ks or any(not isinstance(k, int) or not 0 <= k < o.n_folds for k in ks):
         raise ValueError(f"folds must be 'all' or numbers in 0..{o.n_folds-1}, got {folds!r}")
@@ -262,8 +269,7 @@ def _result(k, d, task, minutes=None, monitor=None)->dict:
     "A finished fold's files and its one-line summary, from its log"
     import pandas as pd
     log = pd.read_csv(d/'log.csv')
-    took = f"; {len(log)} epochs in {log.elapsed.iloc[-1]/60:.1f} min" + (f" (budget {minutes:.1f} "
-                                                                          f"min)" if minutes else '')
+    took = f"; {_took(log, minutes)}"
     if task == 'seg':
         base = f"all-empty baseline {log.empty_dice.iloc[-1]:.4f}"
         line = f"fold {k}: best kaggle_dice {log.kaggle_dice.max():.4f} ({base}){took}"

@@ -11,7 +11,7 @@ __all__ = ['TensorMultiMask', 'TensorLabelMask', 'MaskFromRow', 'ReadImage', 'Im
 # %% ../nbs/04_transforms.ipynb #7f263c25
 # the library's own module first: its warning filters must be set before fastai is imported
 import steel_segmentation.files
-from .rle import rle2mask, IGNORE, check_mode
+from .rle import class_ids, rle2mask, IGNORE, check_mode
 from .images import floor32, read_image, CLASS_COLOURS, scaled_size, default_names, mult32
 import random
 from pathlib import Path
@@ -124,7 +124,7 @@ def MultiMaskBlock(classes, # class columns of the labels table (or their number
                    sizes:dict=None, # image name -> (H, W) where it differs from `shape`
                   ):
     "A `TransformBlock` for per-class masks built from labels-table rows"
-    if isinstance(classes, int): classes = [str(c) for c in range(1, classes+1)]
+    if isinstance(classes, int): classes = class_ids(classes)
     return TransformBlock(type_tfms=MaskFromRow(classes, shape, mode, names, sizes))
 
 # %% ../nbs/04_transforms.ipynb #c26ce4a9

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import check_folder, atomic_file, check_writable, progress as report_progress
+from .files import listing, check_folder, atomic_file, check_writable, progress as report_progress
 from .metrics import pair_dice
 from .modelfile import file_config, store_post
 from .predictor import Predictor, OFF, post_params, over_limit, read_batches
@@ -32,7 +32,7 @@ def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
     area,inter = np.zeros((n, c, len(threshs)), np.int64),np.zeros((n, c, len(threshs)), np.int64)
     true,pres = np.zeros((n, c), np.int64),(np.zeros((n, c), np.float32) if pred.classifier is not None else None)
     batches = report_progress(read_batches(fns, pred.channels, bs, workers), total=-(-n // bs),
-                              what='predicting the ' 'validation images', show=progress)
+                              what='predicting the validation images', show=progress)
     for imgs,idx in (g for groups in batches for g in groups):
         p,pr = pred.probs(imgs)
         for j,i in enumerate(idx):
@@ -114,8 +114,7 @@ def search(stats:dict, # from `tune_stats`
         rows.append({'class': str(ci + 1), 'positive pairs': int((true[:, ci] > 0).sum()), 'dice nothing': nothing,
                      'dice before': before, 'dice after': top[0], 'thresh': best['thresh'][ci],
                      'min_area': best['min_area'][ci], 'label_thresh': best['label_thresh'][ci]})
-    # a limit must earn its place the same way: more than `min_gain` pairs over all classes (ties keep the smallest
-    # candidate)
+    # a limit earns its place the same way: more than `min_gain` pairs over all classes (ties keep the smallest one)
     ks = sorted(set(max_classes) | {0, start['max_classes']})
     v = {k: pair_scores(stats, {**best, 'max_classes': k}).sum() for k in ks}
     ok = [k for k in ks if k and v[k] > v[0] + min_gain + 1e-9 and v[k] >= max(v.values()) - 1e-9]
@@ -183,8 +182,7 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
     pos = dict(zip(labels.ImageId, range(len(labels))))
     gone = [o for o in valid if o not in pos]
     if gone:
-        raise FileNotFoundError(f"{len(gone)} validation image(s) of the model are not in {data}: "
-                                f"{', '.join(gone[:5])}")
+        raise FileNotFoundError(f"{len(gone)} validation image(s) of the model are not in {data}: {listing(gone, 5)}")
     lb = [LB_MIX[0], *LB_MIX[1]]
     if mix is None:
         mix = (

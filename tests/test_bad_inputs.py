@@ -140,7 +140,7 @@ def test_sample_no_images(tmp_path):
 
 
 def test_sample_no_classes(tmp_path):
-    refused(run('steel-sample', tmp_path/'s', '--n-classes', '0'), 'n_classes must be at least 1')
+    refused(run('steel-sample', tmp_path/'s', '--n-classes', '0'), 'n_classes must be a whole number of at least 1')
     assert files(tmp_path) == []
 
 
@@ -476,7 +476,7 @@ def test_submit_damaged_test_image_leaves_nothing(data, models, tmp_path, damage
 
 def test_submit_bad_format_and_batch(data, models, tmp_path):
     refused(submit(data, models[4], tmp_path/'sub.csv', '--format', 'xls'), 'unknown submission format')
-    refused(submit(data, models[4], tmp_path/'sub.csv', '--bs', '0'), 'bs must be at least 1')
+    refused(submit(data, models[4], tmp_path/'sub.csv', '--bs', '0'), 'bs must be a whole number of at least 1')
     assert files(tmp_path) == []
 
 
