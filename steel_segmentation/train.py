@@ -85,10 +85,9 @@ def _check_options(o)->None:
     from steel_segmentation.images import mult32, check_scale, check_channels
     from steel_segmentation.models import check_arch, check_encoder, check_pad
     from steel_segmentation.losses import get_loss
-    from steel_segmentation.callbacks import use_bf16
     from steel_segmentation.learner import check_monitor
-    from steel_segmentation.fit import check_fit, TASKS
-    if o.task not in TASKS: raise ValueError(f"task must be one of {', '.join(TASKS)}, got {o.task!r}")
+    from steel_segmentation.fit import check_fit, check_task
+    check_task(o.task)
     check_monitor(o.task, o.monitor)
     check_mode(o.mode)
     if o.task == 'cls' and o.mode != 'multilabel':
@@ -112,7 +111,6 @@ def _check_options(o)->None:
     if not 0 <= o.p_defect <= 1: raise ValueError(f"p_defect must be between 0 and 1, got {o.p_defect}")
     if not 0 < o.thresh < 1: raise ValueError(f"thresh must be between 0 and 1, got {o.thresh}")
     if o.min_area < 0: raise ValueError(f"min_area must be 0 or more, got {o.min_area}")
-    use_bf16(o.precision, o.fp16)
     if o.encoder_weights is not None and not Path(o.encoder_weights).is_file():
         raise FileNotFoundError(f"encoder weights file not found: {o.encoder_weights}")
 
