@@ -7,8 +7,8 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/callbacks.html.md"
 # %% auto #0
 __all__ = ['PRECISIONS', 'unwrap_model', 'SaveBestModel', 'run_epoch', 'run_seconds', 'EpochLogger', 'EpochLines',
            'TrainingDiverged', 'NaNGuard', 'diverged', 'Checkpoint', 'opt_to', 'truncate_log', 'read_checkpoint',
-           'WholeImages', 'cpu_bf16_supported', 'CPUBFloat16', 'check_precision', 'check_mixed', 'use_bf16',
-           'stage_fractions', 'set_scale', 'stage_scale', 'ScaleStages', 'BudgetClock']
+           'WholeImages', 'CPUBFloat16', 'check_precision', 'check_mixed', 'use_bf16', 'stage_fractions', 'set_scale',
+           'stage_scale', 'ScaleStages', 'BudgetClock']
 
 # %% ../nbs/07c_callbacks.ipynb #a79d1a62
 # the library's own module first: its warning filters must be set before fastai is imported
@@ -26,6 +26,7 @@ from fastai.callback.core import Callback, CancelFitException, CancelTrainExcept
 from fastai.callback.tracker import TrackerCallback
 from fastai.torch_core import rank_distrib, num_distrib
 
+from .recipe import cpu_bf16_supported
 from .models import save_model, seg_input, seg_output
 
 # %% ../nbs/07c_callbacks.ipynb #b4a3ea24
@@ -198,12 +199,6 @@ class WholeImages(Callback):
             self.learn.pred = seg_output(self.pred, self.size, self.scale, self.resize)
 
 # %% ../nbs/07c_callbacks.ipynb #6e093a3b
-def cpu_bf16_supported()->bool:
-    """Whether this CPU does bfloat16 arithmetic natively (where it does not, autocast to bfloat16 is slower than
-    float32)"""
-    try: return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError): return False
-
 class CPUBFloat16(Callback):
     "bfloat16 autocast for the forward pass of training batches on a CPU; validation in float32"
     order = 10
@@ -277,7 +272,9 @@ class ScaleStages(Callback):
     def before_validate(self):
         # a model half way to the final scale is not the one to keep, and its validation would cost the budget
         if getattr(self.learn, 'budget_spent', False): return # the run's last epoch, cut short by its budget
-        if (self._epochs() + 1)/self.n_epoch <= self.last + 1e-9 and self._epochs() + 1 < self.n_epoch:
+        if getattr(self.learn, 'on_clock', False): # a timed run: the epoch count is open, the scale tells
+            if self.learn.dls.scale != self.stages[-1][0]: raise CancelValidException()
+        elif (self._epochs() + 1)/self.n_epoch <= self.last + 1e-9 and self._epochs() + 1 < self.n_epoch:
             raise CancelValidException()
     def after_validate(self):
         # the Recorder leaves a skipped validation out of the epoch's row: keep the columns in place, empty
@@ -294,28 +291,32 @@ class ScaleStages(Callback):
 
 # %% ../nbs/07c_callbacks.ipynb #4f742f76
 class BudgetClock(Callback):
-    """Keeps a timed run inside its budget: the schedule follows the training time used when it runs ahead of the
-    iterations; when the time is up the epoch ends early, is validated, and the run stops"""
+    """Keeps a timed run to its budget: the schedule and the scale stages follow the share of the budget's time used
+    (validation included), not the iterations, so a run faster or slower than measured still ends on time with its
+    schedule complete; when the time is up the epoch ends early, is validated, and the run stops"""
     order = -25 # before the stages and the schedule read the run's position
     def __init__(self,
-                 train_seconds:float, # the planned training time (batches only, without validation)
-                 deadline:float, # `time.perf_counter()` by which training must stop (the last validation still to come)
+                 seconds:float, # the time left of the budget when the fit starts
+                 reserve:float=0., # of it, seconds kept for the last validation and the saving of the model
+                 before:float=0., # seconds the run spent before (a resumed run): the position continues from there
                 ): store_attr()
-    def before_fit(self): self.used,self.prev,self.learn.time_pos,self.learn.budget_spent = 0.,None,0.,False
-    def before_train(self): self.prev = None
+    def before_fit(self):
+        self.n,self.start = 0,time.perf_counter()
+        self.learn.time_pos,self.learn.budget_spent,self.learn.on_clock = 0.,False,True
+        self.deadline = self.start + self.seconds - self.reserve
+    def after_fit(self): self.learn.on_clock = False
     def after_train(self): # the epoch was cut short, not cancelled: its training loss belongs in the log
         if self.learn.budget_spent: self.recorder.cancel_train = False
-    def before_epoch(self):
-        if self.learn.budget_spent: raise CancelFitException()
+    def before_epoch(self): # an epoch ended (and was validated) past the deadline: no new one
+        if self.learn.budget_spent or (self.n and time.perf_counter() >= self.deadline): raise CancelFitException()
     def before_batch(self):
         if not self.training: return
         now = time.perf_counter()
-        # batch start to batch start, data loading included, as planned
-        if self.prev is not None: self.used += now - self.prev
-        self.prev = now
-        self.learn.time_pos = self.used/max(self.train_seconds, 1e-9)
-        if self.learn.time_pos >= 1 or now >= self.deadline:
+        total = max(self.before + self.seconds - self.reserve, 1e-9)
+        self.learn.time_pos = min(1., (self.before + now - self.start)/total)
+        self.n += 1
+        if now >= self.deadline and self.n > 1: # a fit trains at least one batch
             self.learn.budget_spent = True
             raise CancelTrainException()
-        # the schedule's position: the iterations done, or the share of the planned time used if the run is slower
+        # the schedule's position: the share of the time used (or the iterations done, were they ahead)
         self.learn.pct_train = max((self.epoch + self.iter/self.n_iter)/self.n_epoch, self.learn.time_pos)

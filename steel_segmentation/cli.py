@@ -88,7 +88,7 @@ def steel_import(
 # %% ../nbs/20_cli.ipynb #f2e3ff72
 @call_parse
 @delegates(train_folds, but=['data', 'out', 'folds', 'crop', 'valid_crop', 'resize', 'pretrained', 'check',
-                             'model_kwargs'])
+                             'model_kwargs', 'balanced'])
 def steel_train(
     # dataset folder in the Kaggle layout (train.csv, train_images/) (required)
     data:Annotated[str, {'required': True}]=None,
@@ -101,13 +101,17 @@ def steel_train(
     # start from random weights instead of ImageNet weights, which are downloaded once (offline machines, tests)
     no_pretrained:bool=False,
     no_check:bool=False, # skip the pass over every image before training
+    # draw defect-free images and each class equally often: --balanced (yes) or --balanced no (default: the plan's)
+    balanced:Annotated[str, {'nargs': '?', 'const': 'yes', 'choices': ['yes', 'no']}]=None,
     **kwargs):
     "Train a segmentation model or a defect classifier on a Kaggle-layout folder"
     with user_errors():
         check_folder(data, '--data folder')
         size = lambda s: None if s is None else parse_size(s)
         runs = train_folds(data, out, fold, crop=size(crop), valid_crop=size(valid_crop), resize=size(resize),
-                           pretrained=not no_pretrained, check=not no_check, **kwargs)
+                           pretrained=not no_pretrained, check=not no_check,
+                           balanced=None if balanced is None else balanced == 'yes', **kwargs)
+        if kwargs.get('plan'): return runs # printed: the fingerprint and the plan
         for r in runs: print(r['summary'])
         for o in (o for r in runs for o in r['files']): print(o)
     return [o for r in runs for o in r['files']]

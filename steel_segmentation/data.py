@@ -294,16 +294,18 @@ def labels2rows(labels:pd.DataFrame, # labels table
 
 # %% ../nbs/01_data.ipynb #aee3069e
 def _probe(fn):
-    "(H, W) of an image after decoding it completely, or the reason it cannot be read"
-    try: return open_image(fn, 'L').size[::-1],None
-    except (OSError, ValueError) as e: return None,str(e)
+    """((H, W), None, grey) of an image after decoding it completely (grey: its channels are equal), or (None, the
+    reason it cannot be read, None)"""
+    try: a = np.asarray(open_image(fn, 'RGB'))
+    except (OSError, ValueError) as e: return None,str(e),None
+    return a.shape[:2],None,bool((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all())
 
 def probe_images(folder, # image folder
                  files:list, # image names in it
                  num_workers:int=4, # threads decoding images
                  progress:bool=True, # show a progress bar
-                )->list: # per image: ((H, W), None), or (None, the reason it cannot be read)
-    "Decode every image once, completely (in threads, with a progress bar): its size, or why it cannot be read"
+                )->list: # per image: ((H, W), None, grey), or (None, the reason it cannot be read, None)
+    "Decode every image once, completely (in threads, with a progress bar): its size and channels, or why it fails"
     with ThreadPoolExecutor(max(num_workers, 1)) as ex:
         res = ex.map(_probe, [Path(folder)/o for o in files])
         return list(report_progress(res, total=len(files), what='checking images', show=progress))
@@ -323,7 +325,7 @@ def dataset_problems(masks:pd.DataFrame, # the masks of the labels file (`read_r
                                                     f"{', '.join(IMG_EXTS)}"))
         else: probs.append((img, None, 'missing', f"{img}: labelled in {csv} but not found in {folder}"))
     own = {}
-    for img,(sz,err) in zip(files, probes):
+    for img,(sz,err,*_) in zip(files, probes):
         if err is not None: probs.append((img, None, 'unreadable', err))
         else:
             own[img] = tuple(sz)
@@ -394,10 +396,12 @@ def load_dataset(path, # Kaggle-layout folder
         probes = probe_images(folder, files, num_workers, progress)
         probs = dataset_problems(masks, named, files, probes, None, csv, folder)
         if len(probs): raise ValueError(dataset_error(path, probs))
-        found = [tuple(s) for s,_ in probes]
+        found = [tuple(o[0]) for o in probes]
     else: found = header_sizes(folder, files, max(num_workers, 1)) if files else None
     labels = labels_table(masks, files, found, n_classes, names, None, not check, path/csv, folder)
     if class_names is not None: labels.attrs['class_names'] = check_class_names(class_names, len(classes(labels)))
+    # decoded: whether every image is grey, its channels equal (as Severstal's JPEGs are); not known from headers
+    if check: labels.attrs['grey'] = bool(files) and all(o[2] for o in probes)
     return labels
 
 # %% ../nbs/01_data.ipynb #360b15b6

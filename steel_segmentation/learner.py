@@ -24,13 +24,13 @@ from fastai.losses import BCEWithLogitsLossFlat
 
 from .images import default_names
 from .losses import get_loss
-from .metrics import KaggleDice, EmptyDice, MajorityAccuracy, PresenceTarget, classifier_metrics
+from .metrics import KaggleDice, TunedDice, EmptyDice, MajorityAccuracy, PresenceTarget, classifier_metrics
 from .modelfile import geometry
 from .models import create_model, create_classifier, splitter, model_config, check_pad
 from .callbacks import CPUBFloat16, check_mixed, EpochLines, NaNGuard, WholeImages, unwrap_model
 
 # %% ../nbs/08_learner.ipynb #3f467754
-MONITORS = {'seg': ('kaggle_dice', 'valid_loss'), 'cls': ('f1_score', 'accuracy', 'valid_loss')}
+MONITORS = {'seg': ('tuned_dice', 'kaggle_dice', 'valid_loss'), 'cls': ('f1_score', 'accuracy', 'valid_loss')}
 
 def check_monitor(task:str, monitor:str)->str:
     "`monitor` if it is one of the task's values that can pick the saved model"
@@ -55,8 +55,9 @@ def segmentation_learner(dls, # `SteelDataLoaders`
                          pad:str='zeros', # padding of whole images to multiples of 32: zeros, reflect or replicate
                          # options of the smp architecture (e.g. decoder_channels), kept in the model file
                          model_kwargs:dict=None,
-                         # what picks the saved model: kaggle_dice, or valid_loss (to minimise)
-                         monitor:str='kaggle_dice',
+                         # what picks the saved model: tuned_dice (at each class's best threshold and minimum area),
+                         # kaggle_dice (at `thresh`, `min_area`), or valid_loss (to minimise)
+                         monitor:str='tuned_dice',
                          **kwargs, # passed to `Learner`
                         )->Learner:
     "A fastai `Learner` for segmentation on steel DataLoaders"
@@ -73,7 +74,7 @@ def segmentation_learner(dls, # `SteelDataLoaders`
                           post={'thresh': thresh, 'min_area': min_area}, **_split(dls), **_geometry(dls, pad),
                           **({'model_kwargs': mk} if mk else {}))
     learn = Learner(dls, model, loss_func=get_loss(loss, mode=mode, **(loss_kwargs or {})),
-                    metrics=[KaggleDice(thresh, min_area), EmptyDice()], splitter=splitter, **kwargs)
+                    metrics=[KaggleDice(thresh, min_area), EmptyDice(), TunedDice()], splitter=splitter, **kwargs)
     return _setup(learn, config, monitor, out, fp16, accum, bf16)
 
 # %% ../nbs/08_learner.ipynb #91fd4185

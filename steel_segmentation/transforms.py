@@ -6,13 +6,14 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/transforms.html.md
 
 # %% auto #0
 __all__ = ['TensorMultiMask', 'TensorLabelMask', 'MaskFromRow', 'ReadImage', 'ImagePath', 'SteelImageBlock', 'MultiMaskBlock',
-           'default_crop', 'retype', 'SteelCrop', 'SteelResize', 'SteelFlip', 'SteelLighting', 'NormalizeInplace']
+           'retype', 'SteelCrop', 'SteelResize', 'SteelFlip', 'SteelLighting', 'NormalizeInplace']
 
 # %% ../nbs/04_transforms.ipynb #7f263c25
 # the library's own module first: its warning filters must be set before fastai is imported
 import steel_segmentation.files
 from .rle import class_ids, rle2mask, IGNORE, check_mode
 from .images import floor32, read_image, CLASS_COLOURS, scaled_size, default_names, mult32
+from .recipe import default_crop
 import random
 from pathlib import Path
 
@@ -141,13 +142,6 @@ def _defect_pixel(m):
     inner = torch.nonzero(a[o]).flatten()
     i = int(inner[random.randrange(len(inner))])
     return (i, o) if colmajor else (o, i)
-
-def default_crop(shape:tuple, # (H, W) of the images
-                 scale:float=1., # resize factor of training
-                 most:tuple=(256, 512), # largest crop
-                )->tuple: # (h, w), multiples of 32
-    "The training crop that follows the data: the largest multiple of 32 inside the (resized) image, up to `most`"
-    return tuple(max(32, min(m, floor32(s))) for s,m in zip(scaled_size(shape, scale), most))
 
 def retype(t, x):
     "Plain tensor `t` as the type of `x`, with its metadata (fastai's subclass dispatch is costly on big items)"
