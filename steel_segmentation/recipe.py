@@ -7,7 +7,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/recipe.html.md"""
 # %% auto #0
 __all__ = ['SIDES', 'MIN_DEFECT', 'MIN_SIDE', 'EPOCHS', 'RARE', 'SMALL', 'IMBALANCE', 'EPOCHS_NO_BUDGET', 'VALID_SHARE',
            'PLANNED', 'defect_shapes', 'fingerprint', 'fingerprint_table', 'cpu_bf16_supported', 'machine', 'Plan',
-           'default_crop', 'make_plan']
+           'default_crop', 'make_plan', 'nothing_learned']
 
 # %% ../nbs/03b_recipe.ipynb #3aa03692
 import math, os
@@ -198,8 +198,9 @@ def _plan_scale(p, fp, mach, minutes, resize, n_folds)->tuple:
     s = round(s, 4)
     p.decide('scale', s, rule)
     s = p['scale']
-    start = prog(s)
-    p.decide('progressive', start, "none: full scale from the start" if start is None else
+    start = None if 'scale' in p.given else prog(s)
+    p.decide('progressive', start, "none: the scale was set by the user" if 'scale' in p.given else
+             "none: full scale from the start" if start is None else
              f"start at the shorter side {round(short*start)} px ({SIDES[0]}/{SIDES[1]} of the final one, at least "
              f"{SIDES[0]} px): early epochs learn shapes cheaply")
     return s,start
@@ -251,8 +252,9 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
     p.decide('bs', min(bs, cap), ("a GPU with 12 GB or more: 32 crops a step" if bs == 32 else "16 crops a step")
              + (f"; lowered to a quarter of the {n_train} training images" if cap < bs else ''))
     _plan_sampling(p, fp, crop, s)
-    p.decide('channels', 1 if fp.get('grey') else 3, "every image is grey: one input channel" if fp.get('grey') else
-             "colour images, or channels not known" if fp.get('grey') is None else "colour images")
+    p.decide('channels', 3, "the images are grey (R=G=B): 3 channels all the same, as pretrained encoders expect "
+             "(--channels 1 reads them as one)" if fp.get('grey') else "colour images" if fp.get('grey') is False
+             else "channels not known (images not decoded): 3")
     loss = 'ce_dice' if mode == 'softmax' else 'bce_dice'
     p.decide('loss', loss if task == 'seg' else 'bce', "(binary) cross-entropy plus Dice: the Dice term keeps rare, "
              "small defects from being drowned by the background (no positive weighting)" if task == 'seg' else
@@ -273,3 +275,11 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
              f"{cores} cores: " + ("the model uses them all, images are read in the main process" if cores <= 2
                                    else "half of them read images"))
     return p
+
+# %% ../nbs/03b_recipe.ipynb #2b0eff66
+def nothing_learned(why:str)->str:
+    "Plain words for a model that learned nothing useful (`why`: the evidence), with what to try"
+    return (f"{why}: the model learned nothing it can show; predicting no defect at all scores as well. Try a longer "
+            f"budget (--minutes), ImageNet weights where there is internet (leave out --no-pretrained), or a plan more "
+            f"set on defects (e.g. --p-defect 0.7 --balanced yes, a larger --scale); steel-train --plan shows what was "
+            f"chosen, and why")

@@ -230,4 +230,8 @@ def tune_report(r:dict)->str:
     if off:
         lines.append(f"switched off (threshold {OFF:g}: never predicted; on validation no setting gained enough over "
                      f"empty masks): {', '.join(off)}")
+    if len(off) == len(r['table']) or r['after'] <= (r.get('empty') or 0) + 1e-4:
+        from steel_segmentation.recipe import nothing_learned
+        lines.append(nothing_learned("every class is switched off" if len(off) == len(r['table']) else
+                                     "the tuned validation Dice is no better than predicting nothing"))
     return '\n'.join(lines)
