@@ -143,8 +143,9 @@ TUNED_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 TUNED_AREAS = (0., 1e-4, 5e-4, 2e-3, 5e-3, 1e-2) # minimum mask areas, as shares of the image
 
 class TunedDice(Metric):
-    """Kaggle Dice of the validation set at each class's best pixel threshold and minimum mask area (on a grid): the
-    score post-processing tuning can reach, so that an epoch which only needs another threshold is not passed over"""
+    """Kaggle Dice of the validation set at each class's best pixel threshold and minimum mask area (on a grid, or the
+    class switched off): the score post-processing tuning can reach, so that an epoch which only needs another
+    threshold is not passed over"""
     def __init__(self, thresholds=TUNED_THRESHOLDS, # pixel thresholds tried (multilabel)
                  areas=TUNED_AREAS, # minimum mask areas tried, as shares of each image's pixels
                 ):
@@ -161,7 +162,8 @@ class TunedDice(Metric):
             masks,targ = lambda: iter([m]),_
         t = (targ != 0).flatten(2)
         true,n_px = t.sum(-1),t.shape[-1]
-        mins = torch.tensor(self.areas, device=pred.device)*n_px
+        # and the class switched off (an infinite minimum area), as the tuning may do
+        mins = torch.tensor([*self.areas, float('inf')], device=pred.device)*n_px
         res = []
         for m in masks():
             m = m.flatten(2)
@@ -172,7 +174,7 @@ class TunedDice(Metric):
         self.scores.append(learn.to_detach(torch.stack(res, 2))) # (N, C, thresholds, areas)
     @property
     def grid(self)->torch.Tensor:
-        "Mean Dice of each class at each (threshold, area) of the grid: (C, thresholds, areas)"
+        "Mean Dice of each class at each (threshold, area) of the grid, the last area switching it off: (C, t, areas+1)"
         return torch.cat(self.scores).mean(0)
     @property
     def value(self):

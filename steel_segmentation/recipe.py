@@ -205,6 +205,7 @@ def _plan_scale(p, fp, mach, minutes, resize, n_folds)->tuple:
              f"{SIDES[0]} px): early epochs learn shapes cheaply")
     return s,start
 
+# %% ../nbs/03b_recipe.ipynb #b04dec35
 def _plan_sampling(p, fp, crop, s):
     "Decide the defect-centred crops and the balanced sampling of plan `p` at crop `crop` and scale `s`"
     # sampling: rare or small defects are what a random crop misses

@@ -27,7 +27,8 @@ def test_logged_dice_equals_predictor_score(data200, tmp_path):
     from steel_segmentation.modelfile import read_config
     set_seed(0)
     dls = SteelDataLoaders.from_path(data200, bs=4, crop=(96, 96), n_folds=4, valid_bs=3)
-    learn = segmentation_learner(dls, 'unet', 'resnet18', pretrained=False, out=tmp_path, thresh=0.4, min_area=30)
+    learn = segmentation_learner(dls, 'unet', 'resnet18', pretrained=False, out=tmp_path, thresh=0.4, min_area=30,
+                                 monitor='kaggle_dice') # the model of the best logged kaggle_dice is kept
     fit_steel(learn, 2, 3e-3)
     fn = tmp_path/'model.safetensors'
     cfg = read_config(fn)
