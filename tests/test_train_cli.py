@@ -87,3 +87,19 @@ def test_resume_after_kill(data, tmp_path):
     assert r.returncode == 2 and 'already holds a run' in r.stderr
     train(*args, '--resume')
     assert pd.read_csv(out/'log.csv').epoch.tolist() == [0, 1, 2]
+
+
+def test_plan_prints_and_writes_nothing(data, tmp_path):
+    out = tmp_path/'never'
+    r = train('--data', data, '--plan', '--no-pretrained', '--bs', 4, '--balanced', 'no', '--out', out)
+    assert not out.exists()
+    lines = {o.split()[0]: o for o in r.stdout.splitlines() if o.strip()}
+    # the fingerprint, then one line per planned value with its rule; what the user set is marked as theirs
+    assert lines['images:'].startswith('images: 80, typically 128x800')
+    assert 'grey' in lines['channels:']
+    from steel_segmentation.recipe import PLANNED
+    for k in PLANNED: assert k in lines, r.stdout
+    assert lines['bs'].split()[1:] == ['4', 'set', 'by', 'the', 'user']
+    assert lines['balanced'].split()[1:] == ['False', 'set', 'by', 'the', 'user']
+    assert 'shorter side 128->' in lines['scale'] and lines['monitor'].split()[1] == 'tuned_dice'
+    assert 'model.safetensors' not in r.stdout
