@@ -19,17 +19,22 @@ LAUNCH = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], ca
           "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if r.returncode == 0 else -1)")
 
 
-def peak_kb(data, model, out, bs):
-    cmd = [sys.executable, '-c', LAUNCH, sys.executable, str(Path(__file__).resolve().parents[1]/'scripts/create_submission.py'),
-           '--data', str(data), '--models', str(model), '--bs', str(bs), '--out', str(out)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+def peak_kb(cmd:list, what:str)->int:
+    "Peak resident set size (kB) of the command `cmd`, run in a fresh process"
+    r = subprocess.run([sys.executable, '-c', LAUNCH, *cmd], capture_output=True, text=True)
     kb = int(r.stdout.strip().splitlines()[-1])
-    if kb < 0: raise SystemExit(f"steel-submit failed:\n{r.stderr}")
+    if kb < 0: raise SystemExit(f"{what} failed:\n{r.stderr}")
     return kb
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def submit_cmd(data, model, out, bs)->list:
+    return [sys.executable, str(Path(__file__).resolve().parents[1]/'scripts/create_submission.py'),
+            '--data', str(data), '--models', str(model), '--bs', str(bs), '--out', str(out)]
+
+
+def compare(doc:str, what:str, cmd):
+    "Peak memory of `what` (`cmd(data, model, out, bs)`) on a large vs a small number of images, as a ratio"
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument('--small', type=int, default=50)
     ap.add_argument('--large', type=int, default=200)
     ap.add_argument('--size', default='128x800')
@@ -43,13 +48,13 @@ def main():
         res = {}
         for n in (args.small, args.large):
             data = make_sample(d/f'data{n}', 4, n, parse_size(args.size), progress=False)
-            res[n] = peak_kb(data, model, d/f'sub{n}.csv', args.bs)
+            res[n] = peak_kb(cmd(data, model, d/f'out{n}', args.bs), what)
     ratio = res[args.large]/res[args.small]
-    print(f"steel-submit peak RSS, images of {args.size}, batch {args.bs}:")
+    print(f"{what} peak RSS, images of {args.size}, batch {args.bs}:")
     print(f"  {args.small:4d} images  {res[args.small]/1024:8.1f} MB")
     print(f"  {args.large:4d} images  {res[args.large]/1024:8.1f} MB")
     print(f"  ratio {ratio:.3f}  (goal <= 1.1)")
     return 0 if ratio <= 1.1 else 1
 
 
-if __name__ == '__main__': sys.exit(main())
+if __name__ == '__main__': sys.exit(compare(__doc__, 'steel-submit', submit_cmd))

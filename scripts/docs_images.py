@@ -1,10 +1,11 @@
 """Write the README's pictures into docs/images/: the data overview, a training batch, a training report, the demo's
-report and the web app, all from the built-in synthetic sample (a few minutes on a CPU, offline).
+report, the error analysis (gallery and curves) and the web app with its validation view, all from the built-in
+synthetic sample (a few minutes on a CPU, offline).
 
 Usage: python scripts/docs_images.py [--out docs/images] [--width 900]
 
-Every picture is made by the library itself (`run_demo`, `SteelDataLoaders.show_batch`, `steel-app` in Chromium
-through Playwright), then shrunk to `--width` pixels as a small PNG."""
+Every picture is made by the library itself (`run_demo`, `SteelDataLoaders.show_batch`, `steel-analyse`, `steel-app`
+in Chromium through Playwright), then shrunk to `--width` pixels as a small PNG."""
 import argparse, shutil, socket, subprocess, sys, tempfile, time, urllib.request
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def shrink(src, dst, width):
     print(f"{dst} ({dst.stat().st_size//1024} KB)")
 
 
-def app_screenshot(model, data, png):
+def app_screenshot(model, data, png, valid_png):
     from playwright.sync_api import sync_playwright
     chromium = shutil.which('chromium') or shutil.which('chromium-browser')
     if not chromium: raise SystemExit("Chromium is needed for the app picture: apt-get install -y chromium")
@@ -47,6 +48,9 @@ def app_screenshot(model, data, png):
             page.locator('#upload input[type=file]').set_input_files(str(img))
             page.wait_for_function("document.querySelector('#areas').innerText.includes('true area')", timeout=120000)
             page.screenshot(path=str(png), full_page=True)
+            page.get_by_role('tab', name='validation').click()
+            page.wait_for_selector('#v-table', timeout=60000)
+            page.screenshot(path=str(valid_png), full_page=True)
             b.close()
     finally:
         p.terminate(); p.wait(20)
@@ -67,9 +71,13 @@ def main():
         dls = SteelDataLoaders.from_path(demo/'sample', bs=4, crop=(64, 256), p_defect=1., balanced=True) # crops on defects, classes drawn equally often
         dls.show_batch(max_n=4, figsize=(10, 4))
         plt.savefig(d/'batch.png', dpi=90, bbox_inches='tight'); plt.close('all')
-        app_screenshot(demo/'seg'/'model.safetensors', demo/'sample', d/'app.png')
+        app_screenshot(demo/'seg'/'model.safetensors', demo/'sample', d/'app.png', d/'app_validation.png')
+        subprocess.run(['steel-analyse', '--data', str(demo/'sample'), '--models', str(demo/'seg'/'model.safetensors'),
+                        '--out', str(d/'analysis'), '--n-gallery', '6'], check=True, stdout=subprocess.DEVNULL)
         for src, name in ((demo/'data.png', 'data.png'), (d/'batch.png', 'show_batch.png'), (demo/'seg'/'report.png', 'training.png'),
-                          (demo/'report.png', 'demo.png'), (d/'app.png', 'app.png')):
+                          (demo/'report.png', 'demo.png'), (d/'app.png', 'app.png'),
+                          (d/'app_validation.png', 'app_validation.png'), (d/'analysis'/'gallery.png', 'gallery.png'),
+                          (d/'analysis'/'curves.png', 'curves.png')):
             shrink(src, out/name, args.width)
         print(f"demo score {r['score']:.4f} (all-empty {r['empty']:.4f})")
 

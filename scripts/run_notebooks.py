@@ -29,7 +29,8 @@ def shrink_png(b64):
     img = Image.open(io.BytesIO(base64.b64decode(b64))).convert('RGB')
     while True:
         buf = io.BytesIO()
-        img.quantize(64).save(buf, 'PNG', optimize=True)
+        # octree keeps small colour swatches (legends, thin masks) true, where median cut merges them into the grey
+        img.quantize(64, method=Image.Quantize.FASTOCTREE).save(buf, 'PNG', optimize=True)
         if buf.tell() <= PNG_CAP or img.width < 200: return base64.b64encode(buf.getvalue()).decode()
         img = img.resize((img.width*3//4, img.height*3//4), Image.LANCZOS)
 

@@ -27,6 +27,7 @@ from fastai.callback.tracker import TrackerCallback
 from fastai.torch_core import rank_distrib, num_distrib
 
 from .recipe import cpu_bf16_supported
+from .metrics import KaggleDice
 from .models import save_model, seg_input, seg_output
 
 # %% ../nbs/07c_callbacks.ipynb #b4a3ea24
@@ -55,6 +56,10 @@ class SaveBestModel(TrackerCallback):
     def after_epoch(self):
         if self.recorder.values[-1][self.idx] is None: self.new_best = False; return # an epoch that was not validated
         super().after_epoch()
+        if self.new_best:
+            # each validation image's Dice under the kept model: the training report shows its worst, typical and best
+            dice = next((m for m in self.learn.metrics if isinstance(m, KaggleDice)), None)
+            if dice is not None and dice.scores: self.learn.best_image_dice = dice.pairs.float().mean(1).numpy()
         if self.new_best and not rank_distrib():
             cfg = self.config if self.config is not None else self.learn.config
             save_model(unwrap_model(self.learn.model), self.fn,

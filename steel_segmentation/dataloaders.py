@@ -222,7 +222,7 @@ def from_labels(cls:SteelDataLoaders, labels:pd.DataFrame, # labels table (`read
     if sizes and vsz is None: res.valid.sizes = [image_shape(labels, o) for o in labels.ImageId.iloc[valid]]
     res.labels,res.classes,res.mode,res.channels,res.fold,res.folds = labels,cl,mode,channels,fold,folds
     res.stats,res.crop,res.balanced,res.scale = (mean.tolist(), std.tolist()),csz,balanced,float(scale)
-    res.resize,res.base,res.class_names = resize,base,class_names(labels)
+    res.resize,res.base,res.class_names,res.img_dir = resize,base,class_names(labels),Path(img_dir)
     res.given_crop = None if crop is None or crop == default_crop(base, scale) else csz
     res.c = len(cl) + (mode == 'softmax')
     return res

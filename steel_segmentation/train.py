@@ -25,37 +25,56 @@ def _plan_lines(plan:dict)->list:
     return [f"{k:17s} {json.dumps(v):>12s}  {plan['rules'][k]}"[:170] for k,v in plan['values'].items()] if plan else []
 
 # %% ../nbs/08b_train.ipynb #bdb7b518
+def _chosen(learn, n:int)->list:
+    """(title, validation index) of the report's examples: the worst, a typical and the best image under the kept model
+    (by the Dice the metric gave each at its last best), or the first ones when those are not known"""
+    import numpy as np
+    d = getattr(learn, 'best_image_dice', None)
+    if d is None or not len(d): return [(f'validation image {i+1}', i) for i in range(n)]
+    order = np.argsort(d, kind='stable')
+    folds = np.asarray(learn.dls.folds)
+    names = learn.dls.labels.ImageId.values[folds == learn.dls.fold]
+    picks = [('worst', order[0]), ('typical', order[len(order)//2]), ('best', order[-1])]
+    seen,res = set(),[]
+    for what,i in picks[:n]:
+        if i in seen: continue
+        seen.add(i)
+        res.append((f"{what}: {names[i]} (Dice {d[i]:.3f})", int(i)))
+    return res
+
 def _plot_examples(learn, fig, gs, items):
     "Validation images of a report, true and predicted by the saved model, in the rows of `gs` after the first"
     import numpy as np, torch
-    from steel_segmentation.images import default_names, overlay_masks, class_legend
+    from steel_segmentation.images import default_names, overlay_masks, class_legend, error_window
     from steel_segmentation.metrics import binarize, plain
     from steel_segmentation.modelfile import geometry
     from steel_segmentation.models import load_model, seg_forward
     # the saved (best) model, binarised as the metric was: what the log's best score describes
     best = learn.out/'model.safetensors'
-    model,cfg = load_model(best, device=items[0][0].device) if best.exists() else (learn.model.eval(),learn.config)
+    model,cfg = load_model(best, device=items[0][1].device) if best.exists() else (learn.model.eval(),learn.config)
     nc = len(learn.dls.classes)
     def chw(m):
         m = plain(m).cpu()
         return np.stack([(m == c+1).numpy() for c in range(nc)]) if m.ndim == 2 else m.numpy()
-    for i,(x,y) in enumerate(items):
+    for i,(title,x,y) in enumerate(items):
         with torch.no_grad():
             o = seg_forward(model, plain(x), *geometry(cfg))
         post = cfg['post']
         p = o.argmax(1) if learn.dls.mode == 'softmax' else binarize(torch.sigmoid(o), post.get('thresh', 0.5),
                                                                       post.get('min_area', 0))
         grey = plain(learn.dls.valid.decode((x,))[0][0][0]).cpu().numpy().astype(np.uint8)
-        for j,(m,t) in enumerate(((y[0], 'true'), (p[0], 'predicted'))):
+        t,pm = chw(y[0]),chw(p[0])
+        y0,y1,x0,x1 = error_window(t, pm) # a long image: the window around its errors
+        for j,(m,what) in enumerate(((t, 'true'), (pm, 'predicted'))):
             a = fig.add_subplot(gs[1+i, j])
-            a.imshow(overlay_masks(grey, chw(m))); a.set_title(f'validation image {i+1}: '
-                                                               f'{t}', fontsize=8, loc='left'); a.axis('off')
+            a.imshow(overlay_masks(grey, m)[y0:y1, x0:x1]); a.set_title(f'{title}: {what}', fontsize=8, loc='left')
+            a.axis('off')
     class_legend(fig, cfg.get('class_names') or default_names(nc))
 
 # %% ../nbs/08b_train.ipynb #346ae135
 def training_report(learn, # a fitted `Learner` with an output folder
                     fn, # PNG to write
-                    n:int=3, # validation images to show (segmentation)
+                    n:int=3, # validation images to show (segmentation): the worst, a typical and the best
                    )->Path:
     "Loss and metric curves from the run's log, and validation images with true and predicted defects"
     import matplotlib; matplotlib.use('Agg')
@@ -64,12 +83,15 @@ def training_report(learn, # a fitted `Learner` with an output folder
     from steel_segmentation.images import save_figure
     log = pd.read_csv(learn.out/'log.csv')
     seg = learn.config['task'] == 'seg'
-    if seg: # the first validation images, one by one: with images of several sizes a batch may hold only one
-        items = []
+    if seg: # the chosen validation images, one by one: with images of several sizes a batch may hold only one
+        chosen,found,k = _chosen(learn, n),{},0
+        want = {i: t for t,i in chosen}
         for xb,yb in learn.dls.valid:
-            items += [(xb[i:i+1], yb[i:i+1]) for i in range(len(xb))]
-            if len(items) >= n: break
-        items = items[:n]
+            for i in range(len(xb)):
+                if k + i in want: found[k + i] = (want[k + i], xb[i:i+1], yb[i:i+1])
+            k += len(xb)
+            if len(found) == len(want): break
+        items = [found[i] for _,i in chosen if i in found]
         n = len(items)
     lines = _plan_lines(learn.config.get('plan')) # printed under the plots
     h_plan = 0.14*(len(lines) + 1) if lines else 0

@@ -116,3 +116,70 @@ def test_app_http_api(app):
     pred = load_predictor([model])
     want = {str(c): mask2rle(m) for c, m in zip(pred.classes, pred.predict(read_image(fn)[None])[0])}
     assert res == {'image': fn.name, 'masks': want}
+
+
+ROWS = '#v-table [role=row].virtual-row' # Gradio draws the rows in view of a long list, each a row of grid cells
+
+
+def view_rows(page):
+    "The rows of the validation list as drawn: [image, class, Dice, outcome, true area, predicted area]"
+    rows = [[c.strip() for c in r.locator('[role=gridcell]').all_inner_texts()] for r in page.locator(ROWS).all()]
+    return [r for r in rows if len(r) == 6]
+
+
+def wait_rows(page, ok, what, timeout=60):
+    "The list's rows once `ok(rows)` holds (the list is redrawn after each choice)"
+    t, rows = time.time(), []
+    while time.time() - t < timeout:
+        rows = view_rows(page)
+        if rows and ok(rows): return rows
+        time.sleep(0.3)
+    pytest.fail(f"the validation list never showed {what}: {rows}")
+
+
+def choose(page, elem, value):
+    page.locator(f'#{elem} input').click()
+    page.get_by_role('option', name=value, exact=True).click()
+
+
+def test_validation_view(app, tmp_path):
+    "Started with --labels, the app lists every (image, class) pair by Dice: sorted, filtered, and a row opens its image"
+    url, data, model = app
+    from steel_segmentation.analysis import analysis_pass
+    from steel_segmentation.data import read_labels, get_masks
+    from steel_segmentation.predictor import load_predictor
+    pred = load_predictor([model])
+    t = read_labels(data, 'test_labels.csv', 'test_images', n_classes=pred.n_classes)
+    want = analysis_pass(pred, [data/'test_images'/o for o in t.ImageId], lambda i: get_masks(t, i), progress=False)['pairs']
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=['--no-sandbox'])
+        try:
+            page = browser.new_page(viewport={'width': 1400, 'height': 1400})
+            page.goto(url)
+            page.get_by_role('tab', name='validation').click()
+            page.wait_for_selector(ROWS, timeout=60000)
+            rows = wait_rows(page, lambda r: True, 'any row')
+            dice = [float(r[2]) for r in rows]
+            assert dice == sorted(dice), f"not worst first: {dice}"
+            assert dice[0] == pytest.approx(want.dice.min(), abs=1e-4)
+            name = str(pred.class_names[0])
+            choose(page, 'v-class', name)
+            rows = wait_rows(page, lambda r: all(o[1] == name for o in r), f'only class {name}')
+            assert len(rows) == len(t) and rows[0][0] in set(t.ImageId)
+            choose(page, 'v-outcome', 'true empty')
+            n_empty = int(((want['name'].astype(str) == name) & (want.outcome == 'true empty')).sum())
+            if n_empty: wait_rows(page, lambda r: all(o[3] == 'true empty' and o[1] == name for o in r), 'only true empty pairs')
+            choose(page, 'v-outcome', 'all outcomes')
+            page.get_by_label('best first').check()
+            rows = wait_rows(page, lambda r: [float(o[2]) for o in r] == sorted((float(o[2]) for o in r), reverse=True) and
+                             len(r) > 1 and float(r[0][2]) >= float(r[-1][2]), 'best first')
+            page.screenshot(path=str(tmp_path/'validation.png'), full_page=True)
+            worst = rows[-1][0]
+            page.locator(f'#v-table [data-testid="cell-{len(rows) - 1}-0"]').click()
+            page.wait_for_function("document.querySelector('#status') && document.querySelector('#status').innerText.includes(%r)"
+                                   % worst, timeout=120000)
+            page.wait_for_selector('#overlay img', timeout=60000)
+            assert page.locator('#truth img').count() == 1, "an image of the list opens with its truth beside it"
+            assert 'true masks from the labels' in page.locator('#status').inner_text()
+            page.screenshot(path=str(tmp_path/'opened.png'), full_page=True)
+        finally: browser.close()

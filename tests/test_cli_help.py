@@ -9,7 +9,7 @@ from test_structure import console_scripts
 # what each command cannot run without: positionals by name, options by flag
 REQUIRED = {'steel-sample': ['path'], 'steel-import': ['src', 'dst'], 'steel-train': ['--data'], 'steel-tune': ['--data', '--models'],
             'steel-submit': ['--data', '--models'], 'steel-predict': ['images', '--model'], 'steel-export': ['models'],
-            'steel-app': ['--model']}
+            'steel-app': ['--model'], 'steel-analyse': ['--data', '--models']}
 
 
 def help_text(cmd):
