@@ -61,6 +61,36 @@ def test_onnx_path_imports_no_torch(trained, tmp_path):
     assert (tmp_path/'s.csv').is_file() and (tmp_path/'p'/'predictions.csv').is_file()
 
 
+def test_int8_export(trained, tmp_path):
+    """INT8: calibrated and checked on real images, refused (nothing written) below its --min-dice, used like any .onnx
+    file. This model trained for 2 epochs: its probabilities sit near 0.5, where rounding flips pixels, so it is held to
+    0.5 here (a trained model passes the default 0.98 in test_train_cli.py)"""
+    from steel_segmentation.modelfile import onnx_config
+    d, data, model = trained
+    onnx = tmp_path/'m8.onnx'
+    r = run('steel-export', model, '--out', onnx, '--int8', '--images', data/'test_images', '--min-dice', '0.5')
+    assert r.returncode == 0, r.stderr[-3000:]
+    line = next(o for o in r.stdout.splitlines() if o.startswith('INT8 against float'))
+    mean = float(line.split('mean Dice ')[1].split(',')[0])
+    cfg = onnx_config(onnx)
+    assert cfg['precision'] == 'int8' and cfg['int8']['mean_dice'] == pytest.approx(mean, abs=1e-4) and mean >= 0.5
+    assert cfg['int8']['calibration_images'] == 5 and cfg['int8']['images'] == 5 and cfg['int8']['min_dice'] == 0.5
+    import onnx as ox
+    assert any(n.op_type == 'QuantizeLinear' for n in ox.load(str(onnx)).graph.node), "the graph holds INT8 convolutions"
+    sub = tmp_path/'s8.csv'
+    r = run('steel-submit', '--data', data, '--models', onnx, '--out', sub)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert len(validate_submission(sub, data/'sample_submission.csv')) == 0
+    # the model's own validation images, with their truth: the Kaggle Dice of both graphs is reported
+    r = run('steel-export', model, '--out', tmp_path/'v8.onnx', '--int8', '--data', data, '--min-dice', '0')
+    assert r.returncode == 0 and 'Kaggle Dice against the truth: float' in r.stdout, r.stderr[-3000:]
+    r = run('steel-export', model, '--out', tmp_path/'no.onnx', '--int8', '--images', data/'test_images', '--min-dice', '1.01')
+    assert r.returncode == 2 and 'the INT8 masks differ from the float ones' in r.stderr and 'nothing written to' in r.stderr
+    assert not (tmp_path/'no.onnx').exists() and sorted(o.name for o in tmp_path.iterdir()) == ['m8.onnx', 's8.csv', 'v8.onnx']
+    r = run('steel-export', model, '--out', tmp_path/'no.onnx', '--int8')
+    assert r.returncode == 2 and 'INT8 calibration needs real images' in r.stderr and 'Traceback' not in r.stderr
+
+
 def test_export_errors(trained, tmp_path):
     d, data, model = trained
     (tmp_path/'x.safetensors').write_text('not weights')

@@ -47,6 +47,7 @@ def test_segmentation_beats_all_empty(data, tmp_path):
     before, after = map(float, re.search(r'validation Kaggle Dice: ([\d.]+) -> ([\d.]+)', r.stdout).groups())
     n = int(re.search(r"per class on (\d+) validation images", r.stdout).group(1))
     assert after >= before - 2/n - 1e-4 and after > log.empty_dice.iloc[-1] + 0.02, r.stdout
+    int8_export(data, out, tmp_path)
 
     # a plain safetensors file, config in its metadata; load_model rebuilds the same predictions as a hand-made model
     with safe_open(str(out/'model.safetensors'), 'pt') as f: cfg = json.loads(f.metadata()['config'])
@@ -57,6 +58,24 @@ def test_segmentation_beats_all_empty(data, tmp_path):
     ref.load_state_dict(load_file(str(out/'model.safetensors')))
     x = torch.randn(2, 3, 128, 256)
     with torch.no_grad(): assert torch.equal(model(x), ref(x))
+
+
+def int8_export(data, out, tmp_path):
+    "The tuned model to INT8 ONNX: calibrated and checked on its validation images at the default --min-dice; its file says so; it submits"
+    from steel_segmentation.modelfile import onnx_config
+    from steel_segmentation.submission import validate_submission
+    onnx = tmp_path/'int8.onnx'
+    r = subprocess.run(['steel-export', str(out/'model.safetensors'), '--int8', '--data', str(data), '--out', str(onnx)],
+                       capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    cfg = onnx_config(onnx)
+    assert cfg['precision'] == 'int8' and cfg['int8']['mean_dice'] >= 0.98 and cfg['int8']['min_dice'] == 0.98
+    assert f"mean Dice {cfg['int8']['mean_dice']:.4f}" in r.stdout and 'Kaggle Dice against the truth' in r.stdout
+    assert cfg['post'] == onnx_config(onnx)['post'] and cfg['post']['thresh'] # the tuned post-processing travels with it
+    r = subprocess.run(['steel-submit', '--data', str(data), '--models', str(onnx), '--out', str(tmp_path/'s8.csv')],
+                       capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert len(validate_submission(tmp_path/'s8.csv', data/'sample_submission.csv')) == 0
 
 
 def test_classifier_beats_majority(data, tmp_path):
