@@ -186,7 +186,7 @@ class Predictor:
         if self.classifier is not None:
             model,cfg = self.classifier
             pres = self._forward(model, self._input(imgs, cfg), cfg, classify=True).cpu().numpy()
-        return (acc/len(self.models)).cpu().numpy(),pres
+        return (acc/len(self.models) if len(self.models) > 1 else acc).cpu().numpy(),pres
 
     def predict(self, imgs:np.ndarray)->np.ndarray:
         "Post-processed bool masks (B, C, H, W) of a batch of uint8 (B, H, W, 3) images"
@@ -210,11 +210,13 @@ def _forward(self:Predictor, model, x, cfg, classify=False):
         else: outs = (model(inp(f)) for f in flips)
         acc = None
         for o,f in zip(outs, flips):
-            if classify: o = torch.sigmoid(o)
+            if classify: o = o.sigmoid_()
             else:
                 o = seg_output(o, size, scale, rs)
-                o = seg_probs(o, self.n_classes)
+                # back on the original pixels first (the one copy a flip needs), then the activation in place: no
+                # second full-size map per flip
                 if f: o = o.flip(f)
+                o = o.sigmoid_() if o.shape[1] == self.n_classes else seg_probs(o, self.n_classes)
             acc = o if acc is None else acc.add_(o)
         return acc.div_(len(flips))
 
@@ -338,10 +340,13 @@ class OnnxPredictor:
                 x = np.ascontiguousarray(np.flip(imgs, [_AXES[d] for d in f])) if f else np.ascontiguousarray(imgs)
                 p,pr = self._run(sess, x)
                 if f: p = np.flip(p, [d + 4 for d in f]) # back on the original pixels: (B, C, H, W) dims -1/-2 are 3/2
-                acc = p.copy() if acc is None else acc.__iadd__(p)
-                if pr is not None: pres,npres = (pr.copy() if pres is None else pres.__iadd__(pr)),npres + 1
+                # the runtime's outputs are fresh arrays: the first one is the sum, the others added into it
+                acc = p if acc is None else acc.__iadd__(p)
+                if pr is not None: pres,npres = (pr if pres is None else pres.__iadd__(pr)),npres + 1
                 n += 1
-        return acc/n,(None if pres is None else pres/npres) # files without a classifier do not dilute the others' gate
+        if n > 1: acc /= n
+        if pres is not None and npres > 1: pres /= npres # files without a classifier do not dilute the others' gate
+        return acc,pres
 
     def predict(self, imgs:np.ndarray)->np.ndarray:
         "Post-processed bool masks (B, C, H, W) of a batch of uint8 (B, H, W, channels) images"
