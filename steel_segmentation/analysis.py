@@ -9,7 +9,6 @@ __all__ = ['FOUND', 'SIZES', 'defect_rows', 'analysis_pass', 'summarise', 'plot_
            'worst_images', 'gallery_items', 'analyse', 'summary_text', 'SteelInterpretation', 'steel_analyse']
 
 # %% ../nbs/09c_analysis.ipynb #359dbe2a
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from .files import atomic_dir, check_folder, check_writable, listing
 from .images import read_image, error_overlay, error_window, ERROR_COLOURS
 from .metrics import pair_dice, outcomes, OUTCOMES
 from .modelfile import file_config
-from .predictor import OFF, Predictor, postprocess, post_params
+from .predictor import OFF, Predictor, postprocess
 from .tuning import DEFAULT_THRESHS, tune_stats, pair_scores, area_candidates
 
 # %% ../nbs/09c_analysis.ipynb #b433e1f1
