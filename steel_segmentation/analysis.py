@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from .files import atomic_dir, check_folder, check_writable, listing
+from .files import atomic_dir, check_folder, check_writable
 from .images import read_image, error_overlay, error_window, ERROR_COLOURS
 from .metrics import pair_dice, outcomes, OUTCOMES
 from .modelfile import file_config
@@ -224,7 +224,7 @@ def gallery_items(pred, # the predictor of the pass
 # %% ../nbs/09c_analysis.ipynb #67dc0815
 def _labelled(pred, data, csv, img_dir):
     "(labels table, rows to analyse) of the model's validation fold, or of every image of `csv`"
-    from steel_segmentation.data import read_labels
+    from steel_segmentation.data import read_labels, image_rows
     if csv is not None:
         labels = read_labels(data, csv, img_dir, n_classes=pred.n_classes)
         return labels,list(range(len(labels)))
@@ -234,12 +234,7 @@ def _labelled(pred, data, csv, img_dir):
         raise ValueError("the model does not record its validation images (not trained by steel-train?): give the "
                          "labelled images with --csv and --img-dir")
     labels = read_labels(data, 'train.csv', img_dir, n_classes=pred.n_classes)
-    pos = dict(zip(labels.ImageId, range(len(labels))))
-    gone = [o for o in valid if o not in pos]
-    if gone:
-        raise FileNotFoundError(f"{len(gone)} validation image(s) of the model are not in {data/img_dir}: "
-                                f"{listing(gone, 5)}; give the labelled images with --csv and --img-dir")
-    return labels,[pos[o] for o in valid]
+    return labels,image_rows(labels, valid, data/img_dir, '; give the labelled images with --csv and --img-dir')
 
 # %% ../nbs/09c_analysis.ipynb #ab9a12d6
 def analyse(pred, # `predictor.Predictor` or `predictor.OnnxPredictor`, with its post-processing
@@ -349,7 +344,7 @@ def steel_analyse(
     "Where a model is wrong: every (image, class) pair, every defect, a summary per class, the worst images, curves"
     from steel_segmentation.files import user_errors
     from steel_segmentation.predictor import load_predictor
-    with user_errors():
+    with user_errors(steel_analyse):
         check_folder(data, '--data folder')
         check_writable(out, folder=True, what='--out')
         r = analyse(load_predictor(models, classifier, tta, post, device, threads), data, out, csv, img_dir, n_gallery,

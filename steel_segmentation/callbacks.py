@@ -15,7 +15,7 @@ __all__ = ['PRECISIONS', 'unwrap_model', 'SaveBestModel', 'run_epoch', 'run_seco
 import steel_segmentation.files
 from .files import atomic_file, UserError
 
-import csv, time
+import contextlib, csv, time
 from pathlib import Path
 
 import numpy as np
@@ -75,19 +75,18 @@ def run_seconds(learn)->float:
     return 0. if c is None else c['before'] + time.perf_counter() - c['start']
 
 class EpochLogger(Callback):
-    "Append a CSV row per epoch (epoch numbers continue on a resumed run), with the run's elapsed seconds"
+    """A CSV row per epoch (epoch numbers continue on a resumed run), with the run's elapsed seconds: the log is written
+    whole through `atomic_file` each epoch, never appended in place, so a full disk or a kill leaves the last one"""
     order = 61 # after the Recorder has its values
     def __init__(self, fn): self.fn = Path(fn)
     def after_epoch(self):
         if rank_distrib(): return
-        names = list(self.recorder.metric_names) + ['elapsed']
         row = list(self.recorder.log) + [round(run_seconds(self.learn), 1)]
         row[0] = run_epoch(self.learn)
-        new = not self.fn.exists() or self.fn.stat().st_size == 0
-        with open(self.fn, 'a', newline='') as f:
-            w = csv.writer(f)
-            if new: w.writerow(names)
-            w.writerow([f'{o:.6f}' if isinstance(o, float) else o for o in row])
+        with open(self.fn, newline='') if self.fn.exists() else contextlib.nullcontext([]) as f:
+            rows = list(csv.reader(f)) or [list(self.recorder.metric_names) + ['elapsed']]
+        rows.append([f'{o:.6f}' if isinstance(o, float) else o for o in row])
+        with atomic_file(self.fn) as tmp, open(tmp, 'w', newline='') as f: csv.writer(f).writerows(rows)
 
 # %% ../nbs/07c_callbacks.ipynb #2cca9815
 class EpochLines(Callback):

@@ -23,11 +23,11 @@ from .train import train_folds
 from .predictor import load_predictor
 
 # %% ../nbs/20_cli.ipynb #51fbbad5
-def parse_size(s:str)->tuple:
-    "'256x1600' -> (256, 1600): an image size as height x width"
+def parse_size(s:str, what:str='size')->tuple:
+    "'256x1600' -> (256, 1600): an image size as height x width (`what`: the option, for the message)"
     try: h,w = (int(o) for o in str(s).lower().replace('*', 'x').split('x'))
-    except ValueError: raise ValueError(f"size {s!r} is not HxW, e.g. 256x1600") from None
-    if h <= 0 or w <= 0: raise ValueError(f"size {s!r} must be positive")
+    except ValueError: raise ValueError(f"{what} {s!r} is not HxW, e.g. 256x1600") from None
+    if h <= 0 or w <= 0: raise ValueError(f"{what} {s!r} must be positive")
     return h,w
 
 # %% ../nbs/20_cli.ipynb #4417d06e
@@ -42,7 +42,7 @@ def steel_sample(
     overwrite:bool=False, # replace the folder if it exists
 ):
     "Write a synthetic steel-defect dataset in the Kaggle layout"
-    with user_errors():
+    with user_errors(steel_sample):
         p = make_sample(path, n_train, n_test, parse_size(size), n_classes, seed, overwrite=overwrite)
         print(label_counts(read_labels(p, n_classes=n_classes)).to_string())
         for o in [*LAYOUT, 'test_labels.csv']: print(p/o)
@@ -56,7 +56,7 @@ def steel_download(
     force:bool=False, # download again even if the folder is complete
 ):
     "Download and extract the Severstal competition from Kaggle"
-    with user_errors():
+    with user_errors(steel_download):
         p = download(path, competition, force)
         print(p)
     return p
@@ -78,9 +78,8 @@ def steel_import(
 ):
     "Import a folder of images and masks into the Kaggle layout"
     from steel_segmentation.importer import import_masks
-    with user_errors():
-        p = import_masks(src, dst, classes, test_size if test_size < 1 else int(test_size), seed, images, masks,
-                         unmasked, free, overwrite)
+    with user_errors(steel_import):
+        p = import_masks(src, dst, classes, test_size, seed, images, masks, unmasked, free, overwrite)
         files = ('train.csv', 'train_images', 'classes.txt', 'test_images', 'test_labels.csv', 'sample_submission.csv')
         for o in files: print(p/o)
     return p
@@ -105,10 +104,11 @@ def steel_train(
     balanced:Annotated[str, {'nargs': '?', 'const': 'yes', 'choices': ['yes', 'no']}]=None,
     **kwargs):
     "Train a segmentation model or a defect classifier on a Kaggle-layout folder"
-    with user_errors():
+    with user_errors(steel_train, folds='--fold'):
         check_folder(data, '--data folder')
-        size = lambda s: None if s is None else parse_size(s)
-        runs = train_folds(data, out, fold, crop=size(crop), valid_crop=size(valid_crop), resize=size(resize),
+        size = lambda s, k: None if s is None else parse_size(s, k)
+        runs = train_folds(data, out, fold, crop=size(crop, '--crop'), valid_crop=size(valid_crop, '--valid-crop'),
+                           resize=size(resize, '--resize'),
                            pretrained=not no_pretrained, check=not no_check,
                            balanced=None if balanced is None else balanced == 'yes', **kwargs)
         if kwargs.get('plan'): return runs # printed: the fingerprint and the plan
@@ -137,7 +137,7 @@ def steel_submit(
 ):
     "Predict the test images and write a Kaggle submission"
     from steel_segmentation.submission import write_submission, check_message, kaggle_submit as submit
-    with user_errors():
+    with user_errors(steel_submit):
         check_folder(data, '--data folder')
         if kaggle_submit is not None: check_message(kaggle_submit)
         check_writable(out, what='--out')
@@ -163,7 +163,7 @@ def steel_predict(
 ):
     "Predict a few images: an overlay PNG per image and a CSV of RLE and area per class"
     from steel_segmentation.predictor import predict_images
-    with user_errors():
+    with user_errors(steel_predict):
         check_writable(out, folder=True, what='--out')
         written = predict_images(load_predictor(model, classifier, tta, post, device, threads), images, out)
         for o in written: print(o)
@@ -187,7 +187,7 @@ def steel_export(
 ):
     "Export model files to one ONNX graph (uint8 images in, probabilities out), checked against torch"
     from steel_segmentation.onnx import export_onnx, export_report
-    with user_errors():
+    with user_errors(steel_export):
         r = export_onnx(models, out, classifier, opset, images, min_dice, threads, int8, data)
         print(f"{export_report(r)}\n{r['out']}")
     return r['out']
@@ -218,7 +218,7 @@ def steel_tune(
 ):
     "Tune per-class thresholds and minimum areas on the validation images of a model"
     from steel_segmentation.tuning import tune, tune_report
-    with user_errors():
+    with user_errors(steel_tune):
         check_folder(data, '--data folder')
         mix = mix if mix is None or str(mix).lower() == 'lb' else _floats(mix, '--mix')
         r = tune(load_predictor(models, classifier, tta, None, device, threads), data, _floats(threshs, '--threshs'),
@@ -241,7 +241,7 @@ def steel_demo(
 ):
     "Train, tune and submit on the built-in sample, score the submission and draw a report"
     from steel_segmentation.demo import run_demo
-    with user_errors():
+    with user_errors(steel_demo):
         r = run_demo(out, n_train, n_test, parse_size(size), epochs, seed, precision)
         for o in r['files']: print(o)
         print(r['verdict']) # the last line: where the result stands

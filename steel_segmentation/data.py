@@ -8,8 +8,8 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/data.html.md"""
 __all__ = ['CLASSES_FILE', 'IMG_EXTS', 'split_image_class', 'read_rle_csv', 'read_class_names', 'class_count',
            'write_class_names', 'SharedDict', 'list_images', 'classes', 'class_names', 'image_shape', 'image_shapes',
            'typical_shape', 'header_sizes', 'common_shape', 'labels_table', 'read_labels', 'label_counts', 'get_masks',
-           'labels2rows', 'probe_images', 'dataset_problems', 'check_dataset', 'dataset_error', 'check_class_names',
-           'load_dataset', 'class_sets', 'get_folds']
+           'image_rows', 'labels2rows', 'probe_images', 'dataset_problems', 'check_dataset', 'dataset_error',
+           'check_class_names', 'load_dataset', 'class_sets', 'get_folds']
 
 # %% ../nbs/01_data.ipynb #e5244478
 import os, warnings
@@ -277,6 +277,19 @@ def get_masks(labels:pd.DataFrame, # labels table
         raise ValueError("the labels table does not know its image size: pass `shape=(H, W)`")
     shape = shape or image_shape(labels, row.ImageId)
     return np.stack([rle2mask(row[c], shape, row.ImageId, c) for c in classes(labels)])
+
+def image_rows(labels:pd.DataFrame, # labels table
+               names:list, # image names, e.g. the validation images a model file records
+               where, # the folder named when some are missing
+               hint:str='', # what to do then, added to the message
+              )->list: # row numbers, in the order of `names`
+    "Rows of `labels` holding the images `names`, or one error naming those that are not there"
+    pos = dict(zip(labels.ImageId, range(len(labels))))
+    if gone := [o for o in names if o not in pos]:
+        raise FileNotFoundError(f"{len(gone)} validation image(s) of the model are not in {where}: "
+                                f"{listing(gone, 5)}{hint}")
+    return [pos[o] for o in names]
+
 
 # %% ../nbs/01_data.ipynb #31183d42
 def labels2rows(labels:pd.DataFrame, # labels table

@@ -63,7 +63,7 @@ def _bomb(e, fn):
 
 # %% ../nbs/00c_images.ipynb #f982a145
 def open_image(fn, # path of the image file (any format PIL reads, whatever its extension)
-               mode:str='RGB', # PIL mode to convert to: 'RGB' (3 channels) or 'L' (grey)
+               mode:str='RGB', # PIL mode to convert to: 'RGB' (3 channels) or 'L' (grey); None keeps the file's
               )->Image.Image:
     "Open an image by its content, its size checked from the header, fully decoded and converted to `mode`"
     fn = Path(fn)
@@ -74,7 +74,7 @@ def open_image(fn, # path of the image file (any format PIL reads, whatever its 
             with Image.open(fn) as im:
                 _pil_size(im, fn)
                 im.load()
-                return im.convert(mode) if im.mode != mode else im.copy()
+                return im.convert(mode) if mode is not None and im.mode != mode else im.copy()
     except Image.DecompressionBombError as e: raise _bomb(e, fn) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         if isinstance(e, ImageReadError): raise

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
-from .files import atomic_dir, listing, progress as report_progress
+from .files import atomic_dir, listing, progress as report_progress, run_lock
 from .rle import mask2rle
-from .images import image_size, ImageReadError, default_names
+from .images import image_size, ImageReadError, default_names, open_image
 from .data import (IMG_EXTS, SharedDict, labels2rows, class_sets, write_class_names, common_shape,
                                      image_shapes)
 
@@ -31,12 +30,12 @@ def read_mask(fn, # mask image file (PNG, BMP or TIFF: lossless)
              )->np.ndarray: # 2-D integer array
     "Decode a mask file into a (H, W) array of its pixel values (palette indices for palette images)"
     fn = Path(fn)
-    try:
-        with Image.open(fn) as im:
-            im.load()
-            a = np.array(im)
-    except FileNotFoundError: raise FileNotFoundError(f"mask file not found: {fn}") from None
-    except (OSError, SyntaxError, ValueError) as e: raise ImageReadError(f"cannot read mask {fn}: {e}") from None
+    if not fn.exists(): raise FileNotFoundError(f"mask file not found: {fn}")
+    # decoded as images are: the size checked from the header first (a decompression bomb is refused), in its own mode
+    try: a = np.array(open_image(fn, None))
+    except ImageReadError as e:
+        if e.__cause__ is None: raise # too large: the message says so
+        raise ImageReadError(f"cannot read mask {fn}: {e.__cause__}") from None
     if a.ndim == 3:
         if a.shape[2] in (2, 4): a = a[..., :a.shape[2]-1]  # the alpha channel does not label pixels
         if a.shape[2] > 1 and not (a == a[..., :1]).all():
@@ -359,8 +358,12 @@ def split_test(labels:pd.DataFrame, # labels table
     "A seeded, class-stratified test split"
     from sklearn.model_selection import train_test_split
     n = len(labels)
-    k = int(round(test_size*n)) if isinstance(test_size, float) and test_size < 1 else int(test_size)
-    if test_size < 0 or k < 0 or k >= n: raise ValueError(f"test_size {test_size} leaves no training images out of {n}")
+    whole = not isinstance(test_size, bool) and test_size >= 1 and float(test_size).is_integer()
+    if isinstance(test_size, bool) or not (0 <= test_size < 1 or whole):
+        raise ValueError(f"test_size must be a share of the images from 0 to below 1, or a whole number of images, "
+                         f"got {test_size}")
+    k = int(test_size) if whole else int(round(test_size*n))
+    if k >= n: raise ValueError(f"test_size {test_size} leaves no training images out of {n}")
     res = np.zeros(n, bool)
     if k == 0: return res
     y = class_sets(labels)
@@ -419,9 +422,10 @@ def import_masks(src, # folder with images/ and masks/
                  progress:bool=True,
                 )->Path:
     "Import a folder of images and masks into the Kaggle layout, with an optional stratified test split"
-    labels = scan_masks(src, classes, images, masks, unmasked, progress, free)
-    test = split_test(labels, test_size, seed)
-    if show:
-        print(import_report(labels) + (f"\n  test split: {int(test.sum()):,} images (seed "
-                                       f"{seed})" if test.any() else ''))
-    return write_layout(labels, dst, test, overwrite, progress)
+    with run_lock(dst, 'destination folder'): # a second import into `dst` is refused while this one runs
+        labels = scan_masks(src, classes, images, masks, unmasked, progress, free)
+        test = split_test(labels, test_size, seed)
+        if show:
+            print(import_report(labels) + (f"\n  test split: {int(test.sum()):,} images (seed "
+                                           f"{seed})" if test.any() else ''))
+        return write_layout(labels, dst, test, overwrite, progress)

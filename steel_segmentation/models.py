@@ -265,5 +265,5 @@ def load_model(fn, # a file written by `save_model`
     try: model.load_state_dict(sd, strict=True)
     except RuntimeError as e:
         raise ValueError(f"{fn}: the weights do not fit the model its configuration describes: "
-                         f"{str(e)[:300]}") from None
+                         f"{' '.join(str(e).split())[:300]}") from None
     return model.to(device).eval(),cfg

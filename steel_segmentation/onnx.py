@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 # torch is imported where the export runs
-from .files import UserError, atomic_file, check_writable
+from .files import UserError, atomic_file, check_writable, run_lock
 from .images import read_image
 from .data import list_images
 from .modelfile import set_onnx_config, geometry
@@ -155,7 +155,7 @@ def export_onnx(models:list, # segmentation model files (.safetensors); several:
     x = torch.zeros((1, *_example_size(cfgs), pred.channels), dtype=torch.uint8)
     names = ['probs'] + (['presence'] if pred.classifier is not None else [])
     cfg = _graph_config(pred, opset, models, classifier)
-    with atomic_file(out) as final, tempfile.TemporaryDirectory(dir=out.parent) as td:
+    with run_lock(out, '--out'), atomic_file(out) as final, tempfile.TemporaryDirectory(dir=out.parent) as td:
         tmp = Path(td)/'fp32.onnx' if int8 else final
         with _quiet(), torch.no_grad():
             try:
@@ -193,14 +193,11 @@ def int8_images(cfg:dict, # the first model's configuration (it records the vali
     truth = None
     if images: fns = [f for o in map(Path, images) for f in ([o/p for p in list_images(o)] if o.is_dir() else [o])]
     elif data is not None:
-        from steel_segmentation.data import read_labels, get_masks
+        from steel_segmentation.data import read_labels, get_masks, image_rows
         valid = cfg.get('valid_images')
         if not valid: raise UserError("the model does not record its validation images: give --images to calibrate on")
         labels = read_labels(data, 'train.csv', img_dir, n_classes=len(cfg['classes']))
-        pos = dict(zip(labels.ImageId, range(len(labels))))
-        gone = [o for o in valid if o not in pos]
-        if gone:
-            raise FileNotFoundError(f"{len(gone)} validation image(s) of the model are not in {Path(data)/img_dir}")
+        pos = dict(zip(valid, image_rows(labels, valid, Path(data)/img_dir)))
         fns = [Path(data)/img_dir/o for o in valid]
         truth = lambda f: get_masks(labels, pos[Path(f).name])
     else:

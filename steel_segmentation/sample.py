@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .files import atomic_dir, progress as report_progress
+from .files import atomic_dir, check_whole, progress as report_progress
 from .rle import mask2rles, check_n_classes, class_ids
 from .data import labels2rows
 
@@ -164,7 +164,7 @@ def make_sample(path, # folder to create
                )->Path:
     "Write a synthetic steel dataset in the exact Kaggle layout; return its path"
     path = Path(path)
-    if n_train < 1 or n_test < 0: raise ValueError(f"need n_train >= 1 and n_test >= 0, got {n_train} and {n_test}")
+    check_whole(n_train, 'n_train'); check_whole(n_test, 'n_test', 0)
     h,w = size
     if h < 8 or w < 8: raise ValueError(f"size {h}x{w} is too small: use at least 8x8")
     check_n_classes(n_classes)

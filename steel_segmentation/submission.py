@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .files import check_whole, check_folder, listing, check_writable, atomic_file
+from .files import check_whole, check_folder, listing, check_writable, atomic_file, run_lock
 from .rle import check_n_classes, parse_rle, rle2mask, mask2rle
 from .images import image_size, check_image_name
 from .data import (CLASSES_FILE, split_image_class, class_count, read_rle_csv, classes, list_images,
@@ -57,7 +57,9 @@ class SubmissionWriter:
         self.n_images += 1
 
     def __exit__(self, typ, exc, tb):
-        self.f.close()
+        try: self.f.close() # flushes the last rows: it can fail on a full disk, and the temporary must still go
+        except BaseException as e:
+            if exc is None: typ,exc,tb = type(e),e,e.__traceback__
         return self.atomic.__exit__(typ, exc, tb)
 
 # %% ../nbs/10_submission.ipynb #b52f7a7b
@@ -215,7 +217,7 @@ def write_submission(pred, # `predictor.Predictor` or `predictor.OnnxPredictor`
     if n is not None and n != pred.n_classes:
         raise ValueError(f"the model is for {pred.n_classes} classes, but the data have {n} (from {where})")
     sizes = {}
-    with SubmissionWriter(out, pred.n_classes, fmt) as w:
+    with run_lock(out, '--out'), SubmissionWriter(out, pred.n_classes, fmt) as w:
         for name,m in predict_files(pred, [folder/o for o in names], bs, workers, progress):
             w.add(name, [mask2rle(o) for o in m])
             sizes[name] = m.shape[1:] # what the image decoded to: the size its RLE must fit

@@ -10,6 +10,7 @@ __all__ = ['training_report', 'plan_run', 'train_folds']
 # %% ../nbs/08b_train.ipynb #7221701a
 from pathlib import Path
 from types import SimpleNamespace
+import contextlib
 
 # %% ../nbs/08b_train.ipynb #e3e18c25
 def _took(log, # a run's log (`log.csv`)
@@ -330,8 +331,11 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                )->list: # per fold: {'fold', 'dir', 'files', 'summary'} (with `plan`: the `Plan`)
     "Train one or several folds of a dataset, checked first, to a number of epochs or a time budget, with reports"
     o = SimpleNamespace(**locals()) # the options, completed and checked by `_plan_run`
-    p = _plan_run(o)
-    return p.plan if plan else _run_folds(o, p)
+    if plan: return _plan_run(o).plan
+    from fastai.torch_core import rank_distrib
+    from steel_segmentation.files import run_lock
+    # one run per output folder (the processes of one distributed run share it: the first holds it)
+    with run_lock(out, '--out') if not rank_distrib() else contextlib.nullcontext(): return _run_folds(o, _plan_run(o))
 
 # %% ../nbs/08b_train.ipynb #c6cd0fbf
 def _finished(d:Path)->bool:

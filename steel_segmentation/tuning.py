@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import listing, check_folder, atomic_file, check_writable, progress as report_progress
+from .files import check_folder, atomic_file, check_writable, progress as report_progress
 from .metrics import pair_dice, outcomes
 from .modelfile import file_config, store_post
 from .predictor import Predictor, OFF, post_params, over_limit, read_batches
@@ -189,7 +189,7 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
         # mix (re-weighted scores or None), empty (predicting nothing), min_gain, pairs, files
         )->dict:
     "Tune per-class thresholds and minimum areas on the validation images of a model and store them"
-    from steel_segmentation.data import read_labels, get_masks, typical_shape
+    from steel_segmentation.data import read_labels, get_masks, typical_shape, image_rows
     data = check_folder(data)
     check_min_gain(min_gain) # before predicting
     fns = [o for o in pred.files if o is not None]
@@ -199,10 +199,7 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
     if not valid:
         raise ValueError(f"{fns[0]} does not record its validation images: tune a model trained by steel-train")
     labels = read_labels(data, csv, img_dir, n_classes=pred.n_classes)
-    pos = dict(zip(labels.ImageId, range(len(labels))))
-    gone = [o for o in valid if o not in pos]
-    if gone:
-        raise FileNotFoundError(f"{len(gone)} validation image(s) of the model are not in {data}: {listing(gone, 5)}")
+    rows = image_rows(labels, valid, data)
     lb = [LB_MIX[0], *LB_MIX[1]]
     if mix is None:
         mix = (
@@ -216,7 +213,6 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
     if mix is not None and len(mix) != 1 + pred.n_classes:
         raise ValueError(f"the mix needs the empty pairs then {pred.n_classes} positive counts, got {len(mix)} numbers")
     out = check_writable(Path(out) if out else fns[0].parent/'post.json', what='the parameters file')
-    rows = [pos[o] for o in valid]
     stats = tune_stats(pred, [data/img_dir/o for o in valid], lambda i: get_masks(labels, rows[i]),
                        sorted(set(threshs) | set(pred.post['thresh']) | {OFF}), bs, workers, progress)
     start = pred.post

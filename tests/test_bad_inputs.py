@@ -135,12 +135,12 @@ def test_sample_existing_folder(tmp_path):
 
 
 def test_sample_no_images(tmp_path):
-    refused(run('steel-sample', tmp_path/'s', '--n-train', '0'), 'need n_train >= 1')
+    refused(run('steel-sample', tmp_path/'s', '--n-train', '0'), '--n-train must be a whole number of at least 1, got 0')
     assert files(tmp_path) == []
 
 
 def test_sample_no_classes(tmp_path):
-    refused(run('steel-sample', tmp_path/'s', '--n-classes', '0'), 'n_classes must be a whole number of at least 1')
+    refused(run('steel-sample', tmp_path/'s', '--n-classes', '0'), '--n-classes must be a whole number of at least 1')
     assert files(tmp_path) == []
 
 
@@ -218,19 +218,21 @@ def train(data, out, *extra):
 
 
 BAD_TRAIN_OPTIONS = [
-    (['--epochs', '0'], 'epochs must be a whole number of at least 1'),
-    (['--minutes', '-1'], 'minutes must be positive'),
+    (['--epochs', '0'], '--epochs must be a whole number of at least 1'),
+    (['--minutes', '-1'], '--minutes must be positive'),
     (['--minutes', '5'], 'epochs and minutes contradict each other'),
-    (['--scale', '0'], 'scale must be in (0, 4]'),
+    (['--scale', '0'], '--scale must be in (0, 4]'),
     (['--pad', 'mirror'], "unknown padding 'mirror': use one of zeros, reflect, replicate"),
     (['--crop', '100x128'], 'must be two positive multiples of 32'),
-    (['--fold', '7'], "folds must be 'all' or numbers in 0..4"),
+    (['--fold', '7'], "--fold must be 'all' or numbers in 0..4"),
     (['--arch', 'unet3'], "unknown architecture 'unet3'"),
     (['--encoder', 'resnet35'], "unknown encoder 'resnet35'"),
     (['--loss', 'l1'], "unknown loss 'l1'"),
-    (['--lr', '-0.1'], 'lr must be positive'),
-    (['--progressive', '0.5', '--progressive-share', '1.5'], 'progressive_share must be in (0, 1)'),
-    (['--precision', 'fp8'], "precision must be one of auto, fp32, bf16, got 'fp8'"),
+    (['--lr', '-0.1'], '--lr must be positive'),
+    (['--progressive', '0.5', '--progressive-share', '1.5'], '--progressive-share must be in (0, 1)'),
+    (['--bs', '0'], '--bs must be a whole number of at least 1, got 0'),
+    (['--crop', '12'], "--crop '12' is not HxW"),
+    (['--precision', 'fp8'], "--precision must be one of auto, fp32, bf16, got 'fp8'"),
 ]
 
 
@@ -476,7 +478,7 @@ def test_submit_damaged_test_image_leaves_nothing(data, models, tmp_path, damage
 
 def test_submit_bad_format_and_batch(data, models, tmp_path):
     refused(submit(data, models[4], tmp_path/'sub.csv', '--format', 'xls'), 'unknown submission format')
-    refused(submit(data, models[4], tmp_path/'sub.csv', '--bs', '0'), 'bs must be a whole number of at least 1')
+    refused(submit(data, models[4], tmp_path/'sub.csv', '--bs', '0'), '--bs must be a whole number of at least 1')
     assert files(tmp_path) == []
 
 
@@ -525,3 +527,304 @@ def test_predict_out_is_a_file(data, models, tmp_path):
 def test_predict_missing_image(models, tmp_path):
     refused(run('steel-predict', tmp_path/'none.jpg', '--model', models[4], '--out', tmp_path/'pred'), 'image file not found')
     assert files(tmp_path) == []
+
+
+# ---------------------------------------------------------------- flags as typed, steel-import, warnings
+
+def test_flags_named_as_typed(masks, tmp_path):
+    "A refused value names the flag the user typed, not the library's parameter"
+    for size in ('1.5', '-0.1'):
+        refused(run('steel-import', masks, tmp_path/'out', '--test-size', size),
+                f'--test-size must be a share of the images from 0 to below 1, or a whole number of images, got {size}')
+    assert not (tmp_path/'out').exists()
+
+
+def test_import_mask_bomb(masks, tmp_path):
+    png_bomb(sorted((masks/'masks').iterdir())[0])
+    refused(run('steel-import', masks, tmp_path/'out'), 'pixels, more than the limit of', 'decompression bomb')
+    assert not (tmp_path/'out').exists()
+
+
+def test_import_cut_source_image(masks, tmp_path):
+    fn = sorted((masks/'images').iterdir())[0]
+    fn.write_bytes(fn.read_bytes()[:len(fn.read_bytes())//2])
+    refused(run('steel-import', masks, tmp_path/'out'), f'cannot read image {fn}')
+    assert not (tmp_path/'out').exists()
+
+
+def test_import_overwrite_with_other_classes(masks, tmp_path):
+    "--overwrite over an import with another class count replaces every file: the new dataset reads as it was imported"
+    from steel_segmentation.data import read_labels, read_class_names
+    out = tmp_path/'out'
+    assert run('steel-import', masks, out, '--test-size', '2').returncode == 0
+    r = run('steel-import', masks, out, '--classes', 'a,b,c,d', '--overwrite')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert read_class_names(out) == ['a', 'b', 'c', 'd'] and list(read_labels(out).columns) == ['ImageId', '1', '2', '3', '4']
+    assert files(out/'test_images') == [] and not pd.read_csv(out/'test_labels.csv').shape[0]
+    assert r.stderr.count('no masks at all') <= 1 and 'warning: no masks at all for d' in r.stdout + r.stderr
+
+
+def test_warning_shown_once(data, tmp_path):
+    "A dataset with a class that has no masks: one warning line, however many times the labels are read"
+    d = copy_data(data, tmp_path)
+    t = pd.read_csv(d/'train.csv')
+    t[t.ClassId != 2].to_csv(d/'train.csv', index=False)
+    r = train(d, tmp_path/'run')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stderr.count('no masks at all for class(es) 2') == 1, r.stderr
+
+
+# ---------------------------------------------------------------- faults of the machine: Ctrl-C, SIGTERM, a full disk
+
+def start(*args, cwd=None):
+    "A command in its own process, its output (stdout and stderr together) read line by line"
+    return subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd)
+
+
+def wait_for(p, text, timeout=300):
+    "Read `p`'s output until a line holds `text` (or starts with it, for a tuple); the lines read"
+    import time
+    lines, t0 = [], time.time()
+    for line in p.stdout:
+        lines.append(line)
+        if line.startswith(text) if isinstance(text, tuple) else text in line: return lines
+        assert time.time() - t0 < timeout, ''.join(lines[-50:])
+    raise AssertionError(f"{text!r} never came:\n{''.join(lines[-50:])}")
+
+
+def temporaries(*folders):
+    return [o for d in folders for o in Path(d).rglob('*') if o.name.endswith('.tmp')]
+
+
+def stopped(p, sig, lines=()):
+    "Send `sig`, wait for the end: (exit status, the whole output)"
+    p.send_signal(sig)
+    rest = p.stdout.read()
+    p.wait(timeout=120)
+    return p.returncode, ''.join(lines) + rest
+
+
+def test_train_interrupted_then_resumed_and_one_run_per_folder(data, tmp_path):
+    """Two runs into one folder: the second is refused while the first runs. Ctrl-C stops the first with one line and
+    exit 130, leaving no temporaries; --resume continues it from its checkpoint (the lock went with the process)"""
+    import signal
+    out = tmp_path/'run'
+    args = ('steel-train', '--data', data, '--encoder', 'resnet18', '--no-pretrained', '--no-check', '--epochs', '40',
+            '--out', out)
+    p = start(*args)
+    try:
+        lines = wait_for(p, 'elapsed') # the run holds its folder
+        second = start(*args)
+        lines += wait_for(p, ('1 ',)) # epoch 1 done: a checkpoint is written
+        assert second.wait(timeout=300) == 2
+        assert f'{out} is being written by another run (process {p.pid})' in second.stdout.read()
+        code, text = stopped(p, signal.SIGINT, lines)
+    finally: p.kill()
+    assert code == 130, text[-3000:]
+    assert 'Traceback' not in text and 'interrupted: steel-train stopped before it finished' in text, text[-3000:]
+    assert 'run the same command with --resume' in text
+    assert temporaries(out, tmp_path) == [] and (out/'checkpoint.pth').exists()
+    r = run(*args, '--resume')
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = pd.read_csv(out/'log.csv')
+    assert log.epoch.tolist() == list(range(40)), log.epoch.tolist()
+    assert not (tmp_path/'.run.lock').exists()
+
+
+@pytest.fixture(scope='module')
+def many_tests(data, tmp_path_factory):
+    "The sample's data with 400 test images: a submission that takes a few seconds, time to interrupt it"
+    d = tmp_path_factory.mktemp('many')/'data'
+    shutil.copytree(data, d)
+    names = sorted(os.listdir(d/'test_images'))
+    rows = []
+    for i in range(400):
+        n = f'{i:05d}{names[i % len(names)]}'
+        shutil.copyfile(d/'test_images'/names[i % len(names)], d/'test_images'/n)
+        rows += [(n, '1 1', c) for c in range(1, 5)]
+    pd.DataFrame(rows, columns=['ImageId', 'EncodedPixels', 'ClassId']).to_csv(d/'sample_submission.csv', index=False)
+    return d
+
+
+@pytest.mark.parametrize('sig, code', [('SIGTERM', 143), ('SIGKILL', -9)])
+def test_submit_stopped(many_tests, models, tmp_path, sig, code):
+    """SIGTERM during steel-submit: one line, exit 143, no submission, no temporary. SIGKILL: no line can be printed,
+    but the next run into the same --out is neither blocked by the dead run's lock nor bothered by its temporary"""
+    import signal
+    out = tmp_path/'sub.csv'
+    p = start('steel-submit', '--data', many_tests, '--models', models[4], '--out', out, '--bs', '1')
+    try: got, text = stopped(p, getattr(signal, sig), wait_for(p, 'predicting: '))
+    finally: p.kill()
+    assert got == code, text[-3000:]
+    assert not out.exists()
+    if sig == 'SIGTERM':
+        assert 'Traceback' not in text and 'interrupted: steel-submit stopped before it finished' in text, text[-3000:]
+        assert temporaries(tmp_path) == []
+    else:
+        r = submit(many_tests, models[4], out)
+        assert r.returncode == 0 and out.exists(), r.stderr[-3000:]
+        assert temporaries(tmp_path) == [] and files(tmp_path) == ['sub.csv']
+
+
+def limited(limit, *args):
+    "A command whose files may not grow beyond `limit` bytes (RLIMIT_FSIZE): a full disk, as the command sees it"
+    import resource
+    def pre(): resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, preexec_fn=pre, timeout=600)
+
+
+NO_ROOM = 'could not be written: no space left on the device (or a file-size limit was reached)'
+
+
+def test_full_disk_train(data, tmp_path):
+    "The model file does not fit: one line naming it, nothing half-written, no temporaries"
+    out = tmp_path/'run'
+    refused(limited(1_000_000, 'steel-train', '--data', data, '--encoder', 'resnet18', '--no-pretrained', '--no-check',
+                    '--epochs', '1', '--out', out), f'{out/"model.safetensors"} {NO_ROOM}')
+    assert files(out) == [] and temporaries(tmp_path) == []
+
+
+def test_full_disk_submit_keeps_the_earlier_file(data, models, tmp_path):
+    out = tmp_path/'sub.csv'
+    out.write_text('the earlier submission\n')
+    refused(limited(300, 'steel-submit', '--data', data, '--models', models[4], '--out', out), f'{out} {NO_ROOM}')
+    assert out.read_text() == 'the earlier submission\n' and files(tmp_path) == ['sub.csv']
+
+
+def test_full_disk_import(masks, tmp_path):
+    out = tmp_path/'out'
+    refused(limited(500, 'steel-import', masks, out), f'{out} {NO_ROOM}')
+    assert files(tmp_path) == ['src']
+
+
+def test_full_disk_tune_keeps_the_model(data, models, tmp_path):
+    m = tmp_path/'m.safetensors'
+    shutil.copyfile(models[4], m)
+    before = m.read_bytes()
+    refused(limited(len(before)//2, 'steel-tune', '--data', data, '--models', m, '--tta', 'none'), f'{m} {NO_ROOM}')
+    assert m.read_bytes() == before and temporaries(tmp_path) == []
+
+
+# ---------------------------------------------------------------- model files from elsewhere
+
+def onnx_file(fn, classes=4, channels=3, cfg=None, external=None):
+    """A small ONNX graph with the steel export's interface: uint8 (B, H, W, 3) `image` in, float (B, classes, H, W)
+    `probs` out (the mean pixel value, for every class); metadata `cfg` (default: a configuration that matches it)"""
+    import onnx
+    from onnx import helper, TensorProto, numpy_helper
+    from steel_segmentation.modelfile import ONNX_FORMAT, META_KEY
+    scale = numpy_helper.from_array(np.array([1/255], np.float32), 'scale')
+    if external:
+        scale.ClearField('raw_data'); scale.data_location = TensorProto.EXTERNAL
+        for k, v in (('location', external), ('offset', '0'), ('length', '4')):
+            e = scale.external_data.add(); e.key, e.value = k, v
+    nodes = [helper.make_node('Cast', ['image'], ['f'], to=TensorProto.FLOAT),
+             helper.make_node('Mul', ['f', 'scale'], ['g']),
+             helper.make_node('Transpose', ['g'], ['nchw'], perm=[0, 3, 1, 2]),
+             helper.make_node('ReduceMean', ['nchw'], ['m'], axes=[1], keepdims=1),
+             helper.make_node('Concat', ['m']*classes, ['probs'], axis=1)]
+    g = helper.make_graph(nodes, 'g', [helper.make_tensor_value_info('image', TensorProto.UINT8, ['b', 'h', 'w', channels])],
+                          [helper.make_tensor_value_info('probs', TensorProto.FLOAT, ['b', classes, 'h', 'w'])], [scale])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)])
+    cfg = {'classes': [str(c) for c in range(1, classes+1)], 'channels': channels, 'post': {'thresh': 0.5},
+           'onnx_format': ONNX_FORMAT} if cfg is None else cfg
+    if cfg is not False: m.metadata_props.add(key=META_KEY, value=__import__('json').dumps(cfg))
+    onnx.save(m, str(fn))
+    return fn
+
+
+@pytest.fixture
+def onnx_dir(tmp_path):
+    d = tmp_path/'onnx'; d.mkdir()
+    return d
+
+
+def test_crafted_onnx_files(data, onnx_dir, tmp_path):
+    "Each crafted .onnx file is refused before any inference with one line; the honest one writes a submission"
+    pytest.importorskip('onnx')
+    from steel_segmentation.modelfile import ONNX_FORMAT
+    secret = tmp_path/'secret.bin'; secret.write_bytes(np.float32(1/255).tobytes())
+    cases = [
+        (onnx_file(onnx_dir/'external.onnx', external='../secret.bin'), 'keeps its weights in another file, outside its folder'),
+        (onnx_file(onnx_dir/'absolute.onnx', external=str(secret)), 'keeps its weights in another file, outside its folder'),
+        (onnx_file(onnx_dir/'foreign.onnx', cfg=False), 'an ONNX model without a steel_segmentation configuration'),
+        (onnx_file(onnx_dir/'classes.onnx', cfg={'classes': ['1', '2'], 'channels': 3, 'onnx_format': ONNX_FORMAT}),
+         'the graph outputs 4 classes, the configuration names 2'),
+        (onnx_file(onnx_dir/'channels.onnx', cfg={'classes': list('1234'), 'channels': 1, 'onnx_format': ONNX_FORMAT}),
+         'the graph takes 3-channel images, the configuration says 1'),
+        (onnx_file(onnx_dir/'nojson.onnx', cfg='not a configuration'), 'unknown ONNX model format'),
+    ]
+    for fn, message in cases:
+        refused(submit(data, fn, tmp_path/'sub.csv'), message)
+        assert not (tmp_path/'sub.csv').exists()
+    r = submit(data, onnx_file(onnx_dir/'honest.onnx'), tmp_path/'sub.csv')
+    assert r.returncode == 0 and (tmp_path/'sub.csv').exists(), r.stderr[-2000:]
+
+
+def test_safetensors_config_contradicts_tensors(data, models, tmp_path):
+    "A model file whose configuration does not describe its tensors is refused with one line, nothing predicted"
+    import json
+    from safetensors.numpy import load_file, save_file
+    from steel_segmentation.modelfile import read_config
+    cfg, sd = read_config(models[4]), load_file(str(models[4]))
+    for name, change, message in [('two', {'n_classes': 2, 'classes': ['1', '2']}, 'the weights do not fit the model'),
+                                  ('grey', {'in_channels': 1}, 'the weights do not fit the model'),
+                                  ('huge', {'n_classes': 10**9}, "impossible values (n_classes 1000000000)")]:
+        fn = tmp_path/f'{name}.safetensors'
+        save_file(sd, str(fn), metadata={'config': json.dumps({**cfg, **change})})
+        refused(submit(data, fn, tmp_path/'sub.csv'), message)
+        assert not (tmp_path/'sub.csv').exists()
+
+
+# ---------------------------------------------------------------- many users of the app, a port in use
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+
+def test_app_port_in_use(models):
+    import socket
+    pytest.importorskip('gradio', reason='the app needs Gradio')
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); s.listen(); port = s.getsockname()[1]
+        r = run('steel-app', '--model', models[4], '--port', port, timeout=120)
+    refused(r, f'--port {port} on 127.0.0.1 cannot be used', 'choose another with --port')
+    assert r.stderr.count('\n') == 1, r.stderr
+
+
+def test_app_many_users(models, tmp_path):
+    """A burst of API calls at once: each gets its result or, beyond the queue, a clear answer that the app is busy; the
+    app keeps serving, with no traceback"""
+    import time, urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+    pytest.importorskip('gradio', reason='the app needs Gradio')
+    from gradio_client import Client, handle_file
+    img = tmp_path/'big.png'
+    Image.fromarray(np.random.RandomState(0).randint(0, 255, (512, 1600, 3), np.uint8)).save(img)
+    port, log = free_port(), tmp_path/'app.log'
+    with open(log, 'w') as f:
+        p = subprocess.Popen(['steel-app', '--model', str(models[4]), '--port', str(port), '--max-queue', '1',
+                              '--threads', '1'], stdout=f, stderr=subprocess.STDOUT)
+    url = f'http://127.0.0.1:{port}/'
+    def call(_):
+        try: return 'ok', Client(url, verbose=False).predict(handle_file(str(img)), api_name='/rle')
+        except Exception as e: return 'refused', str(e)
+    try:
+        t = time.time()
+        while True:
+            assert p.poll() is None and time.time() - t < 180, log.read_text()[-3000:]
+            try:
+                if urllib.request.urlopen(url, timeout=2).status == 200: break
+            except OSError: time.sleep(0.5)
+        with ThreadPoolExecutor(8) as ex: res = list(ex.map(call, range(8)))
+        ok, busy = [r for k, r in res if k == 'ok'], [r for k, r in res if k == 'refused']
+        assert ok and all(r == ok[0] for r in ok) and ok[0]['image'] == 'big.png', res
+        assert busy and all('queue is full' in r.lower() for r in busy), res
+        assert call(0) == ('ok', ok[0]) and p.poll() is None # still serving
+    finally:
+        p.terminate()
+        try: p.wait(20)
+        except subprocess.TimeoutExpired: p.kill()
+    assert 'Traceback' not in log.read_text(), log.read_text()[-3000:]
