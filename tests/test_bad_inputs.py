@@ -576,9 +576,16 @@ def test_warning_shown_once(data, tmp_path):
 
 # ---------------------------------------------------------------- faults of the machine: Ctrl-C, SIGTERM, a full disk
 
+def default_sigint():
+    # a shell starts background jobs with Ctrl-C ignored, and a child inherits that: give it back its usual meaning
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(*args, cwd=None):
     "A command in its own process, its output (stdout and stderr together) read line by line"
-    return subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd)
+    return subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
+                            preexec_fn=default_sigint)
 
 
 def wait_for(p, text, timeout=300):
