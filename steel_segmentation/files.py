@@ -83,8 +83,9 @@ def user_errors(command=None, # the command function: its parameters are named b
         try: yield
         except KeyboardInterrupt as e:
             name = command.__name__.replace('_', '-') if command else 'the command'
-            how = ("run the same command with --resume to continue from its last checkpoint (one is written after each "
-                   "epoch; before the first, run it again as it was)") if 'resume' in names else "run the same command again"
+            how = "run the same command again"
+            if 'resume' in names: how = ("run the same command with --resume to continue from its last checkpoint (one "
+                                         "is written after each epoch; before the first, run it again as it was)")
             print(f"interrupted: {name} stopped before it finished and left nothing half-written; {how}",
                   file=sys.stderr)
             sys.exit(143 if isinstance(e, Interrupted) else 130)
