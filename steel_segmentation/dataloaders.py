@@ -35,7 +35,7 @@ from .data import (load_dataset, classes, class_names, get_folds, image_shape, i
                                      typical_shape)
 from .transforms import (TensorMultiMask, TensorLabelMask, ImagePath, SteelImageBlock,
                                            MultiMaskBlock, default_crop, retype, SteelCrop, SteelResize, SteelFlip,
-                                           SteelLighting, NormalizeInplace)
+                                           SteelNormalize)
 
 # %% ../nbs/04b_dataloaders.ipynb #bf0599d9
 def balanced_weights(labels:pd.DataFrame, # labels table
@@ -207,7 +207,7 @@ def from_labels(cls:SteelDataLoaders, labels:pd.DataFrame, # labels table (`read
     mean,std,fill = _stats(stats, channels)
     shape,sizes,cl = labels.attrs['shape'],labels.attrs.get('sizes') or {},classes(labels)
     item_tfms = [SteelResize(scale, resize), SteelCrop(csz, p_defect, vsz, pad=mixed, fill=fill)]
-    batch_tfms = ([SteelLighting()] if lighting else []) + [NormalizeInplace.from_stats(mean.tolist(), std.tolist())]
+    batch_tfms = [SteelNormalize(mean.tolist(), std.tolist(), p_light=0.75 if lighting else 0.)]
     dblock = DataBlock(blocks=(SteelImageBlock(channels, None if sizes else shape),
                                MultiMaskBlock(cl, shape, mode, class_names(labels), sizes)),
                        get_x=ImagePath(img_dir), splitter=IndexSplitter(valid),
@@ -216,7 +216,8 @@ def from_labels(cls:SteelDataLoaders, labels:pd.DataFrame, # labels table (`read
     if balanced:
         w = balanced_weights(labels.iloc[np.setdiff1d(np.arange(len(labels)), valid)])
         kw.update(dl_type=WeightedSteelDL, dl_kwargs=[{'wgts': w}, {}])
-    dls = dblock.dataloaders(labels, path=path, **kw)
+    # rows as dicts: a DataFrame row is a new Series on every read, ten times the cost of a dict
+    dls = dblock.dataloaders(labels.to_dict('records'), path=path, **kw)
     res = cls(*dls.loaders, path=dls.path, device=dls.device)
     # whole validation images of several sizes: batches of one size each
     if sizes and vsz is None: res.valid.sizes = [image_shape(labels, o) for o in labels.ImageId.iloc[valid]]

@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/transforms.html.md
 
 # %% auto #0
 __all__ = ['TensorMultiMask', 'TensorLabelMask', 'MaskFromRow', 'ReadImage', 'ImagePath', 'SteelImageBlock', 'MultiMaskBlock',
-           'retype', 'SteelCrop', 'SteelResize', 'SteelFlip', 'SteelLighting', 'NormalizeInplace']
+           'retype', 'SteelCrop', 'SteelResize', 'SteelFlip', 'SteelNormalize']
 
 # %% ../nbs/04_transforms.ipynb #7f263c25
 # the library's own module first: its warning filters must be set before fastai is imported
@@ -25,7 +25,6 @@ from fastcore.basics import store_attr
 from fasttransform import DisplayedTransform
 from fastai.torch_core import TensorBase, TensorImageBase, TensorImage, TensorMask, show_image
 from fastai.data.block import TransformBlock
-from fastai.data.transforms import IntToFloatTensor, Normalize
 from fastai.losses import BCEWithLogitsLossFlat, CrossEntropyLossFlat
 from fastai.vision.augment import RandTransform
 
@@ -116,7 +115,7 @@ class ImagePath:
 
 def SteelImageBlock(channels:int=3, shape:tuple=None):
     "A `TransformBlock` for steel images read with `read_image` (3 channels or 1 grey channel)"
-    return TransformBlock(type_tfms=ReadImage(channels, shape), batch_tfms=IntToFloatTensor)
+    return TransformBlock(type_tfms=ReadImage(channels, shape))
 
 def MultiMaskBlock(classes, # class columns of the labels table (or their number)
                    shape:tuple, # (H, W) of the images
@@ -253,29 +252,45 @@ class SteelFlip(RandTransform):
         return retype(x.as_subclass(torch.Tensor).flip(self.dims), x) if self.dims else x
 
 # %% ../nbs/04_transforms.ipynb #d74b7394
-class SteelLighting(RandTransform):
-    "Random brightness and contrast per image of a float batch in [0, 1] (training only)"
-    order = 40 # after IntToFloatTensor (10), before Normalize (99)
-    def __init__(self, brightness:float=0.1, # largest brightness shift, in [0, 1] units
+class SteelNormalize(RandTransform):
+    """uint8 image batches to normalised floats, with random brightness and contrast per image on training batches: the
+    work of `IntToFloatTensor`, lighting and `Normalize` in one converting copy and a few row-wise passes"""
+    split_idx,order = None,10
+    def __init__(self, mean=(0.485, 0.456, 0.406), # per channel (or one value), in [0, 1] units
+                 std=(0.229, 0.224, 0.225), # per channel (or one value), in [0, 1] units
+                 brightness:float=0.1, # largest brightness shift, in [0, 1] units
                  contrast:float=0.2, # largest relative contrast change
-                 p:float=0.75, # probability of changing an image
+                 p_light:float=0.75, # probability of changing an image's lighting on training (0: never)
                 ):
-        super().__init__(p=p); store_attr('brightness,contrast')
+        super().__init__()
+        self.mean,self.std = (torch.as_tensor(o, dtype=torch.float32).flatten() for o in (mean, std))
+        store_attr('brightness,contrast,p_light')
     def before_call(self, b, split_idx):
         x = b[0] if isinstance(b, tuple) else b
         n = x.shape[0]
-        on = (torch.rand(n) < self.p).float()
-        self.b = ((torch.rand(n)*2 - 1)*self.brightness*on).to(x.device)
-        self.c = (1 + (torch.rand(n)*2 - 1)*self.contrast*on).to(x.device)
+        self.light,self.do = split_idx == 0 and self.p_light > 0,True
+        if not self.p_light: return
+        # drawn on every batch, as fastai's random transforms draw, applied on training batches only
+        on = (torch.rand(n) < self.p_light).float()
+        self.b,self.c = (torch.rand(n)*2 - 1)*self.brightness*on,1 + (torch.rand(n)*2 - 1)*self.contrast*on
+    def _rows(self, v, n, ch, dev):
+        "One value per (image, channel) row: `v` per image, or per channel"
+        return (v.repeat_interleave(ch) if v.numel() == n else v.expand(ch).repeat(n)).to(dev)[:, None]
     def encodes(self, x:TensorImage):
-        s = (-1,) + (1,)*(x.ndim-1)
-        # in place on a plain view: one pass per operation, no copies, no subclass dispatch
-        x.as_subclass(torch.Tensor).sub_(0.5).mul_(self.c.view(s)).add_((0.5 + self.b).view(s)).clamp_(0, 1)
-        return x
-
-# %% ../nbs/04_transforms.ipynb #edb24a19
-class NormalizeInplace(Normalize):
-    "fastai's `Normalize`, computed in place on the float batch"
-    def encodes(self, x:TensorImage):
-        x.as_subclass(torch.Tensor).sub_(self.mean).div_(self.std)
-        return x
+        t = x.as_subclass(torch.Tensor)
+        n,ch,dev = t.shape[0],t.shape[1],t.device
+        out = torch.empty(t.shape, dtype=torch.float32, device=dev)
+        out.copy_(t) # NCHW whatever the order of `t`: each (image, channel) plane is a contiguous row
+        rows = out.view(n*ch, -1)
+        # the operations, and their order, of IntToFloatTensor, lighting and Normalize: the same numbers to the bit
+        if t.dtype == torch.uint8: rows.div_(255.)
+        if self.light:
+            rows.sub_(0.5).mul_(self._rows(self.c, n, ch, dev)).add_(self._rows(0.5 + self.b, n, ch, dev)).clamp_(0, 1)
+        rows.sub_(self._rows(self.mean, n, ch, dev)).div_(self._rows(self.std, n, ch, dev))
+        return retype(out, x)
+    def encodes(self, x:TensorLabelMask): return x.long() # class indices, as the loss wants them
+    def decodes(self, x:TensorImage): # back to 0..255, for show_batch
+        t = x.as_subclass(torch.Tensor)
+        s = (1, -1) + (1,)*(t.ndim - 2)
+        t = t*self.std.to(t.device).view(s) + self.mean.to(t.device).view(s)
+        return retype((t.clamp(0., 1.)*255).round().long(), x)
