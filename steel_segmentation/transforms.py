@@ -273,9 +273,9 @@ class SteelNormalize(RandTransform):
         # drawn on every batch, as fastai's random transforms draw, applied on training batches only
         on = (torch.rand(n) < self.p_light).float()
         self.b,self.c = (torch.rand(n)*2 - 1)*self.brightness*on,1 + (torch.rand(n)*2 - 1)*self.contrast*on
-    def _rows(self, v, n, ch, dev):
-        "One value per (image, channel) row: `v` per image, or per channel"
-        return (v.repeat_interleave(ch) if v.numel() == n else v.expand(ch).repeat(n)).to(dev)[:, None]
+    def _rows(self, v, n, ch, dev, per_image=False):
+        "One value per (image, channel) row, from `v` per image or per channel"
+        return (v.repeat_interleave(ch) if per_image else v.expand(ch).repeat(n)).to(dev)[:, None]
     def encodes(self, x:TensorImage):
         t = x.as_subclass(torch.Tensor)
         n,ch,dev = t.shape[0],t.shape[1],t.device
@@ -285,7 +285,8 @@ class SteelNormalize(RandTransform):
         # the operations, and their order, of IntToFloatTensor, lighting and Normalize: the same numbers to the bit
         if t.dtype == torch.uint8: rows.div_(255.)
         if self.light:
-            rows.sub_(0.5).mul_(self._rows(self.c, n, ch, dev)).add_(self._rows(0.5 + self.b, n, ch, dev)).clamp_(0, 1)
+            c,b = self._rows(self.c, n, ch, dev, True),self._rows(0.5 + self.b, n, ch, dev, True)
+            rows.sub_(0.5).mul_(c).add_(b).clamp_(0, 1)
         rows.sub_(self._rows(self.mean, n, ch, dev)).div_(self._rows(self.std, n, ch, dev))
         return retype(out, x)
     def encodes(self, x:TensorLabelMask): return x.long() # class indices, as the loss wants them
