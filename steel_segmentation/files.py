@@ -90,11 +90,10 @@ def user_errors(command=None, # the command function: its parameters are named b
                   file=sys.stderr)
             sys.exit(143 if isinstance(e, Interrupted) else 130)
         except Exception as e:
-            if no_room(e) and not isinstance(e, NoRoom):
-                print(f"error: {getattr(e, 'filename', None) or 'a file'} could not be written: no space left on the "
-                      f"device (or a file-size limit was reached)", file=sys.stderr)
-            elif isinstance(e, USER_ERRORS): print(f"error: {flag_named(str(e), names)}", file=sys.stderr)
-            else: raise
+            # a full disk outside `atomic_file` (which names its target itself): the file the error names
+            if no_room(e) and not isinstance(e, NoRoom): e = NoRoom(getattr(e, 'filename', None) or 'a file')
+            if not isinstance(e, USER_ERRORS): raise
+            print(f"error: {flag_named(str(e), names)}", file=sys.stderr)
             sys.exit(2)
         finally:
             if main: signal.signal(signal.SIGTERM, before)
