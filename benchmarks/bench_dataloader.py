@@ -5,7 +5,8 @@ Usage: python benchmarks/bench_dataloader.py [--n 120] [--bs 8] [--crop 256x512]
 The DataLoader does everything a training epoch needs: decode, RLE -> masks, crop (half of them centred on a
 defect), flips, lighting, normalisation and collation. The baseline only decodes each file with PIL to an RGB
 array. Both run in this process, interleaved, best round of each; the ratio is images/s of the DataLoader over
-images/s of the baseline. Also printed: the DataLoader with 2 worker processes, and with the JPEG fast path
+images/s of the baseline. The DataLoader is built as `steel-train` builds it, after the dataset's check, so grey
+images (the sample's, as Severstal's) are decoded as their luma plane alone. Also printed: the DataLoader with 2 worker processes, and with the JPEG fast path
 switched off (PIL decoding inside the DataLoader too).
 
 With --mixed N (0 to skip), a second dataset of N small PNGs of many sizes (64 to 99 px a side, half with a mask):
@@ -94,13 +95,16 @@ def main():
     args = ap.parse_args()
     path = sample_path(n_train=args.n, n_test=10)
     kw = dict(bs=args.bs, crop=parse_size(args.crop), p_defect=0.5)
-    dls = {w: T.SteelDataLoaders.from_path(path, num_workers=w, **kw) for w in (0, 2)}
+    # as steel-train builds it: after the dataset's check, which finds the images grey (luma planes decoded alone)
+    labels = D.load_dataset(path, progress=False)
+    dls = {w: T.SteelDataLoaders.from_labels(labels, path/'train_images', num_workers=w, **kw) for w in (0, 2)}
     fns = [path/'train_images'/o for o in dls[0].labels.ImageId[dls[0].folds != 0]]
     fast = C.simplejpeg
     best = best_rates(args.rounds, pil=lambda: pil_rate(fns), dl=lambda: dl_rate(dls[0].train), dl2=lambda: dl_rate(dls[2].train),
                       dl_pil=lambda: without_fast_path(dls[0].train))
     print(f"{len(fns)} images of {dls[0].labels.attrs['shape'][0]}x{dls[0].labels.attrs['shape'][1]}, crop {args.crop}, bs {args.bs}, "
-          f"best of {args.rounds} rounds (JPEG fast path: {'simplejpeg' if fast else 'not installed'})")
+          f"best of {args.rounds} rounds (JPEG fast path: {'simplejpeg' if fast else 'not installed'}; "
+          f"{'luma planes only: the images are grey' if dls[0].luma else 'all channels decoded'})")
     print(f"  bare PIL decode           {best['pil']:7.1f} img/s")
     print(f"  DataLoader, 1 process     {best['dl']:7.1f} img/s   ratio {best['dl']/best['pil']:.2f}  (goal >= 0.75)")
     print(f"  DataLoader, 2 workers     {best['dl2']:7.1f} img/s   ratio {best['dl2']/best['pil']:.2f}")

@@ -62,6 +62,9 @@ def _stack(xs):
     x = xs[0]
     if isinstance(x, torch.Tensor) and x.ndim == 3:
         t = [o.as_subclass(torch.Tensor) for o in xs]
+        c = max(o.shape[0] for o in t)
+        if any(o.shape[0] != c for o in t): # luma planes beside images padded into three channels: all three
+            return retype(torch.stack([o.expand(c, -1, -1) for o in t]), x)
         if all(o.stride(0) == 1 and o.stride(-1) != 1 for o in t): # (C, H, W) views of (H, W, C) images
             return retype(torch.stack([o.permute(1, 2, 0) for o in t]).permute(0, 3, 1, 2), x)
         if all(o.stride(-2) == 1 and o.stride(-1) != 1 for o in t): # (C, H, W) views of column-major (C, W, H) masks
@@ -208,7 +211,9 @@ def from_labels(cls:SteelDataLoaders, labels:pd.DataFrame, # labels table (`read
     shape,sizes,cl = labels.attrs['shape'],labels.attrs.get('sizes') or {},classes(labels)
     item_tfms = [SteelResize(scale, resize), SteelCrop(csz, p_defect, vsz, pad=mixed, fill=fill)]
     batch_tfms = [SteelNormalize(mean.tolist(), std.tolist(), p_light=0.75 if lighting else 0.)]
-    dblock = DataBlock(blocks=(SteelImageBlock(channels, None if sizes else shape),
+    # grey images stored as RGB (known after `load_dataset`'s check) are decoded as their luma plane alone
+    luma = channels == 3 and labels.attrs.get('grey') is True
+    dblock = DataBlock(blocks=(SteelImageBlock(channels, None if sizes else shape, luma),
                                MultiMaskBlock(cl, shape, mode, class_names(labels), sizes)),
                        get_x=ImagePath(img_dir), splitter=IndexSplitter(valid),
                        item_tfms=item_tfms + ([SteelFlip()] if flips else []), batch_tfms=batch_tfms)
@@ -222,6 +227,7 @@ def from_labels(cls:SteelDataLoaders, labels:pd.DataFrame, # labels table (`read
     # whole validation images of several sizes: batches of one size each
     if sizes and vsz is None: res.valid.sizes = [image_shape(labels, o) for o in labels.ImageId.iloc[valid]]
     res.labels,res.classes,res.mode,res.channels,res.fold,res.folds = labels,cl,mode,channels,fold,folds
+    res.luma = luma
     res.stats,res.crop,res.balanced,res.scale = (mean.tolist(), std.tolist()),csz,balanced,float(scale)
     res.resize,res.base,res.class_names,res.img_dir = resize,base,class_names(labels),Path(img_dir)
     res.given_crop = None if crop is None or crop == default_crop(base, scale) else csz

@@ -98,9 +98,10 @@ class ReadImage(DisplayedTransform):
     "Read an image file into a uint8 `TensorImage` (channels, H, W), optionally checking its size"
     def __init__(self, channels:int=3, # 3 (RGB) or 1 (grey)
                  shape:tuple=None, # expected (H, W): another size is an error naming the file
+                 luma:bool=False, # grey images stored as RGB: read the one plane they hold (the batch repeats it)
                 ): store_attr()
     def encodes(self, fn:Path|str):
-        a = read_image(fn, self.channels)
+        a = read_image(fn, 1 if self.luma else self.channels)
         if self.shape is not None and a.shape[:2] != tuple(self.shape):
             raise ValueError(f"{fn} is {a.shape[0]}x{a.shape[1]}, but its labels are for "
                              f"{self.shape[0]}x{self.shape[1]} images; run check_dataset to find every such image")
@@ -113,9 +114,9 @@ class ImagePath:
         if isinstance(o, (str, Path)): return self.folder/o if len(Path(o).parts) == 1 else Path(o)
         return self.folder/o['ImageId']
 
-def SteelImageBlock(channels:int=3, shape:tuple=None):
-    "A `TransformBlock` for steel images read with `read_image` (3 channels or 1 grey channel)"
-    return TransformBlock(type_tfms=ReadImage(channels, shape))
+def SteelImageBlock(channels:int=3, shape:tuple=None, luma:bool=False):
+    "A `TransformBlock` for steel images read with `read_image` (3 channels or 1 grey channel; see `ReadImage`)"
+    return TransformBlock(type_tfms=ReadImage(channels, shape, luma))
 
 def MultiMaskBlock(classes, # class columns of the labels table (or their number)
                    shape:tuple, # (H, W) of the images
@@ -193,10 +194,10 @@ class SteelCrop(RandTransform):
         self.ch,self.cw = ch,cw
 
     def encodes(self, x:TensorImage):
-        f = torch.as_tensor(self.fill, dtype=x.dtype)
-        return self._crop(
-            x, f.view(-1, 1, 1) if f.ndim and x.ndim == 3 and len(f) == x.shape[0] else f.flatten()[:1].squeeze()
-        )
+        f = torch.as_tensor(self.fill, dtype=x.dtype).flatten()
+        if self.grow is not None and x.ndim == 3 and x.shape[0] == 1 < len(f): # a luma plane padded with an RGB fill
+            x = retype(x.as_subclass(torch.Tensor).expand(len(f), -1, -1), x)
+        return self._crop(x, f.view(-1, 1, 1) if x.ndim == 3 and len(f) == x.shape[0] else f[:1].squeeze())
     def encodes(self, x:TensorMultiMask|TensorLabelMask): return self._crop(x)
 
 # %% ../nbs/04_transforms.ipynb #104b86a3
@@ -278,16 +279,20 @@ class SteelNormalize(RandTransform):
         return (v.repeat_interleave(ch) if per_image else v.expand(ch).repeat(n)).to(dev)[:, None]
     def encodes(self, x:TensorImage):
         t = x.as_subclass(torch.Tensor)
-        n,ch,dev = t.shape[0],t.shape[1],t.device
-        out = torch.empty(t.shape, dtype=torch.float32, device=dev)
-        out.copy_(t) # NCHW whatever the order of `t`: each (image, channel) plane is a contiguous row
-        rows = out.view(n*ch, -1)
+        n,c0,dev = t.shape[0],t.shape[1],t.device
+        ch = len(self.mean) if c0 == 1 else c0 # luma planes (`ReadImage(luma=True)`): the statistics' channels
+        v = torch.empty(t.shape, dtype=torch.float32, device=dev)
+        v.copy_(t) # NCHW whatever the order of `t`: each (image, channel) plane is a contiguous row
+        rows = v.view(n*c0, -1)
         # the operations, and their order, of IntToFloatTensor, lighting and Normalize: the same numbers to the bit
+        # (they are the same on every channel until the statistics: a luma plane is lit once, then repeated)
         if t.dtype == torch.uint8: rows.div_(255.)
         if self.light:
-            c,b = self._rows(self.c, n, ch, dev, True),self._rows(0.5 + self.b, n, ch, dev, True)
+            c,b = self._rows(self.c, n, c0, dev, True),self._rows(0.5 + self.b, n, c0, dev, True)
             rows.sub_(0.5).mul_(c).add_(b).clamp_(0, 1)
-        rows.sub_(self._rows(self.mean, n, ch, dev)).div_(self._rows(self.std, n, ch, dev))
+        out = v if ch == c0 else torch.empty((n, ch) + t.shape[2:], dtype=torch.float32, device=dev)
+        torch.sub(v, self.mean.to(dev).view(1, -1, *[1]*(t.ndim - 2)), out=out)
+        out.view(n*ch, -1).div_(self._rows(self.std, n, ch, dev))
         return retype(out, x)
     def encodes(self, x:TensorLabelMask): return x.long() # class indices, as the loss wants them
     def decodes(self, x:TensorImage): # back to 0..255, for show_batch
