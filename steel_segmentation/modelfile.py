@@ -74,9 +74,6 @@ def ort_session(fn, threads:int=0, optimize:bool=True, providers=None):
         ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     )
     so.log_severity_level = 3
-    # no idle spinning after a run: what follows it (post-processing on every core, reading the next images) would
-    # share the cores with the runtime's waiting threads (post-processing took 12 instead of 7.5 ms per image)
-    so.add_session_config_entry('session.intra_op.allow_spinning', '0')
     try: return ort.InferenceSession(str(fn), so, providers=providers or ['CPUExecutionProvider'])
     except Exception as e:
         # ONNX Runtime refuses, before reading it, weights kept in a file outside the model's folder
