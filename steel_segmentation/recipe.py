@@ -259,10 +259,11 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
     p.decide('channels', 3, "the images are grey (R=G=B): 3 channels all the same, as pretrained encoders expect "
              "(--channels 1 reads them as one)" if fp.get('grey') else "colour images" if fp.get('grey') is False
              else "channels not known (images not decoded): 3")
-    loss = 'ce_dice' if mode == 'softmax' else 'bce_dice'
-    p.decide('loss', loss if task == 'seg' else 'bce', "(binary) cross-entropy plus Dice: the Dice term keeps rare, "
-             "small defects from being drowned by the background (no positive weighting)" if task == 'seg' else
-             "binary cross-entropy per class (the classifier)")
+    seg_rule = ("cross-entropy plus the batch's Dice per class (softmax)" if mode == 'softmax' else "binary "
+                "cross-entropy plus a Dice per (image, class) pair, empty pairs included, as the score counts them: "
+                "rare, small defects are not drowned by the background, nor invented on clean images")
+    p.decide('loss', ('ce_dice' if mode == 'softmax' else 'bce_pair_dice') if task == 'seg' else 'bce',
+             seg_rule if task == 'seg' else "binary cross-entropy per class (the classifier)")
     p.decide('lr', 1e-3 if pretrained else 3e-3, "pretrained encoder: 1e-3 (the encoder at a tenth)" if pretrained else
              "random weights: 3e-3")
     p.decide('schedule', 'one_cycle', "one cycle: warm-up a quarter of the run, then cosine annealing")
