@@ -98,7 +98,7 @@ class DiceLoss(SteelLoss):
 class PairDiceLoss(SteelLoss):
     """1 - the soft Dice of every (image, class) pair, empty pairs included: the terms of the Kaggle score, where a
     defect drawn on a clean pair costs as much as a missed one"""
-    def __init__(self, smooth:float=1., # added to numerator and denominator: an empty pair scores smooth/(mass + smooth)
+    def __init__(self, smooth:float=1., # added above and below: an empty pair scores smooth/(mass + smooth)
                  **kwargs):
         super().__init__(**kwargs)
         self.smooth = smooth
@@ -181,7 +181,7 @@ LOSSES = {'bce': BCELoss, 'dice': DiceLoss, 'bce_dice': _bce_dice, 'focal': Foca
           'lovasz': LovaszLoss, 'ce': CELoss, 'ce_dice': _ce_dice, 'pair_dice': PairDiceLoss,
           'bce_pair_dice': _bce_pair_dice}
 
-def get_loss(name:str, # one of `LOSSES`, any case: bce, dice, bce_dice, focal, tversky, lovasz, ce, ce_dice, pair_dice,...
+def get_loss(name:str, # one of `LOSSES`, any case: bce, dice, bce_dice, focal, tversky, lovasz, ce, ce_dice, ...
              mode:str=None, # 'multilabel' or 'softmax' (default: the loss's own, multilabel where both work)
              **kwargs, # options of that loss (e.g. pos_weight, alpha, beta, gamma)
             )->SteelLoss:

@@ -334,6 +334,7 @@ def flip_images(imgs:np.ndarray, # (B, H, W, C) images
     px = imgs.view(np.dtype((np.void, imgs.shape[-1]*imgs.itemsize)))[..., 0] # (B, H, W) of whole pixels
     return np.ascontiguousarray(np.flip(px, axes)).view(imgs.dtype).reshape(imgs.shape)
 
+# %% ../nbs/09_predictor.ipynb #ecc6f765
 class OnnxPredictor:
     "Average .onnx models (and flips), gate with their classifier, post-process: `predictor.Predictor` on ONNX Runtime"
     def __init__(self, models:list, # .onnx files written by `steel-export` (several: averaged)
