@@ -266,6 +266,10 @@ def stage_scale(stages:list, # (scale, share) of each stage
     starts = np.cumsum(stage_fractions(stages))[:-1] if starts is None else starts
     return stages[int(np.searchsorted(starts, pos, side='right'))][0]
 
+def _empty_row(r):
+    "The Recorder leaves a skipped validation out of the epoch's row: keep the columns in place, empty"
+    if getattr(r, 'cancel_valid', False): r.log += [None]*(len(r.metric_names) - 1 - len(r.log))
+
 class ScaleStages(Callback):
     """Progressive resizing: the scale changes between batches as the run passes each stage's start; only epochs ending
     in the last stage are validated"""
@@ -280,10 +284,7 @@ class ScaleStages(Callback):
             if self.learn.dls.scale != self.stages[-1][0]: raise CancelValidException()
         elif (self._epochs() + 1)/self.n_epoch <= self.last + 1e-9 and self._epochs() + 1 < self.n_epoch:
             raise CancelValidException()
-    def after_validate(self):
-        # the Recorder leaves a skipped validation out of the epoch's row: keep the columns in place, empty
-        r = self.recorder
-        if getattr(r, 'cancel_valid', False): r.log += [None]*(len(r.metric_names) - 1 - len(r.log))
+    def after_validate(self): _empty_row(self.recorder)
     def _update(self, done): # `done`: training iterations of the run before the next batch
         pos = max(done/max(self.n_epoch*len(self.dls.train), 1), getattr(self.learn, 'time_pos', 0.))
         s = stage_scale(self.stages, pos, self.starts)
@@ -297,13 +298,17 @@ class ScaleStages(Callback):
 class BudgetClock(Callback):
     """Keeps a timed run to its budget: the schedule and the scale stages follow the share of the budget's time used
     (validation included), not the iterations, so a run faster or slower than measured still ends on time with its
-    schedule complete; when the time is up the epoch ends early, is validated, and the run stops"""
+    schedule complete; when the time is up the epoch ends early, is validated, and the run stops. With `validate`, only
+    the epochs ending in that last share of the budget are validated"""
     order = -25 # before the stages and the schedule read the run's position
     def __init__(self,
                  seconds:float, # the time left of the budget when the fit starts
                  reserve:float=0., # of it, seconds kept for the last validation and the saving of the model
                  before:float=0., # seconds the run spent before (a resumed run): the position continues from there
+                 validate:float=None, # validate the epochs ending in this last share of the budget (None: every one)
                 ): store_attr()
+    def _pos(self, now): return min(1., (self.before + now - self.start)/max(self.before + self.seconds - self.reserve,
+                                                                            1e-9))
     def before_fit(self):
         self.n,self.start = 0,time.perf_counter()
         self.learn.time_pos,self.learn.budget_spent,self.learn.on_clock = 0.,False,True
@@ -313,11 +318,14 @@ class BudgetClock(Callback):
         if self.learn.budget_spent: self.recorder.cancel_train = False
     def before_epoch(self): # an epoch ended (and was validated) past the deadline: no new one
         if self.learn.budget_spent or (self.n and time.perf_counter() >= self.deadline): raise CancelFitException()
+    def before_validate(self): # the run's last epoch (cut short by the budget) is always validated
+        if self.validate is None or self.learn.budget_spent: return
+        if self._pos(time.perf_counter()) < 1 - self.validate: raise CancelValidException()
+    def after_validate(self): _empty_row(self.recorder)
     def before_batch(self):
         if not self.training: return
         now = time.perf_counter()
-        total = max(self.before + self.seconds - self.reserve, 1e-9)
-        self.learn.time_pos = min(1., (self.before + now - self.start)/total)
+        self.learn.time_pos = self._pos(now)
         self.n += 1
         if now >= self.deadline and self.n > 1: # a fit trains at least one batch
             self.learn.budget_spent = True

@@ -88,6 +88,7 @@ def plan_epochs(learn:Learner, # the learner, before its run
                 lr=1e-3, # learning rate of the measured batches (the schedule's first)
                 n:int=8, # training batches to measure per scale (they train the model; the first is not timed)
                 stages:list=None, # progressive resizing: (scale, share of the training time) of each stage
+                validate:float=None, # only the epochs ending in this last share of the run are validated
                )->dict: # epochs, where each stage starts (as a share of the iterations), and the measured times
     """Measure a few training and validation batches (at each stage's scale) and fit the epochs (and stages) into
     `seconds`"""
@@ -102,10 +103,11 @@ def plan_epochs(learn:Learner, # the learner, before its run
     frac = stage_fractions(stages, tt) if stages else np.ones(1)
     ni,nv = len(learn.dls.train),len(learn.dls.valid)
     tt,tv = np.array(tt),np.array(tv)
-    # epochs of the last stage are validated (with progressive resizing the earlier ones are not: the scale changes)
+    # epochs of the last stage are validated (with progressive resizing the earlier ones are not: the scale changes),
+    # or those of the run's last share `validate`
     def cost(e, fr):
-        return (e * ni * (fr * tt).sum() + max(1, round(e * fr[-1])) * nv * tv[-1] + e
-        )  # + 1 s to save model and checkpoint
+        n_valid = max(1, round(e * min(fr[-1], validate or 1.)))
+        return e * ni * (fr * tt).sum() + n_valid * nv * tv[-1] + e  # + 1 s to save model and checkpoint
     left = seconds - (time.perf_counter() - t0)
     epochs = 1
     while cost(epochs + 1, frac) <= left: epochs += 1
@@ -245,6 +247,7 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
               # progressive resizing: (scale, share) per stage, e.g. [(0.5, 0.5), (1, 0.5)]; shares of the time with
               # `minutes`, else of the iterations
               stages:list=None,
+              validate:float=None, # a timed run validates only the epochs ending in this last share of its budget
              )->Learner:
     """Train with a one-cycle or flat-cosine schedule for `n_epoch` epochs or `minutes`, saving, logging and
     checkpointing when `learn.out` is set"""
@@ -268,7 +271,7 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
     stages = _check_stages(stages)
     if minutes is not None and not resume:
         budget = minutes*60 - (time.perf_counter() - t0)
-        plan = plan_epochs(learn, budget, lr/25 if schedule == 'one_cycle' else lr, stages=stages)
+        plan = plan_epochs(learn, budget, lr/25 if schedule == 'one_cycle' else lr, stages=stages, validate=validate)
         # the clock ends the run: the epochs are an upper bound, the stages start at shares of the time
         n_epoch,starts,reserve = 3*plan['epochs'] + 2,None,float(plan['valid_seconds']) + 1
         learn.plan = plan
@@ -281,7 +284,7 @@ def fit_steel(learn:Learner, # from `segmentation_learner` or `classifier_learne
     cbs = [ParamScheduler({k: _shift(f, shift) for k,f in _scheds(schedule, lr_max, pct_start).items()})]
     if stages: cbs.append(ScaleStages(stages, n_epoch, starts))
     if minutes is not None:
-        cbs.append(BudgetClock(minutes*60 - before - (time.perf_counter() - t0), reserve, before))
+        cbs.append(BudgetClock(minutes*60 - before - (time.perf_counter() - t0), reserve, before, validate))
     if minutes: learn.config['minutes'] = minutes
     if out is not None: cbs += _file_callbacks(learn, out, n_epoch, best, lr, starts, resume, reserve)
     learn.fit(n_epoch - start, cbs=cbs, wd=wd)

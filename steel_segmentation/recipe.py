@@ -6,8 +6,8 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/recipe.html.md"""
 
 # %% auto #0
 __all__ = ['SIDES', 'MIN_DEFECT', 'MIN_DEFECT_TRADED', 'MIN_SIDE', 'EPOCHS', 'RARE', 'SMALL', 'IMBALANCE', 'EPOCHS_NO_BUDGET',
-           'VALID_SHARE', 'PLANNED', 'defect_shapes', 'fingerprint', 'fingerprint_table', 'cpu_bf16_supported',
-           'machine', 'Plan', 'default_crop', 'make_plan', 'nothing_learned']
+           'VALID_SHARE', 'VALIDATED', 'PLANNED', 'defect_shapes', 'fingerprint', 'fingerprint_table',
+           'cpu_bf16_supported', 'machine', 'Plan', 'default_crop', 'make_plan', 'nothing_learned']
 
 # %% ../nbs/03b_recipe.ipynb #3aa03692
 import math, os
@@ -125,9 +125,12 @@ SMALL = 0.01 # a defect smaller than this share of the training crop is small
 IMBALANCE = 3. # the most common class on this many times the images of the rarest: balanced sampling
 EPOCHS_NO_BUDGET = 10
 VALID_SHARE = 0.1 # of a budget, for validation and the measurement of speed
+# a timed run validates only the epochs ending in this last share of its budget (and its last epoch): the best model
+# of a one-cycle run is at its end, and every validation is time the training would use
+VALIDATED = 0.1
 # what the plan decides, in the order it is printed
 PLANNED = ('precision', 'scale', 'progressive', 'progressive_share', 'crop', 'bs', 'p_defect', 'balanced', 'channels',
-           'loss', 'lr', 'schedule', 'epochs', 'monitor', 'workers')
+           'loss', 'lr', 'schedule', 'epochs', 'validate', 'monitor', 'workers')
 
 class Plan(dict):
     "A training plan: each value with the rule that chose it; values the user gave are kept and marked"
@@ -275,6 +278,10 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
     if minutes and mach.get('speed'):
         rule += f" (about {_epochs_fit(fp, mach, minutes, s, start, n_folds):.0f} at the measured speed)"
     p.decide('epochs', ep, rule)
+    p.decide('validate', VALIDATED if minutes else None,
+             f"the epochs ending in the last {VALIDATED:.0%} of the budget, and the last one: a one-cycle run's best "
+             "model is at its end, and every validation is time training would use" if minutes else
+             "no budget: every epoch (at the final scale)")
     p.decide('monitor', 'tuned_dice' if task == 'seg' else 'f1_score',
              "the Kaggle Dice at each class's best threshold and minimum area on the validation images: the epoch "
              "that tuning will do best with" if task == 'seg' else "macro F1 of the presence classifier")

@@ -150,6 +150,8 @@ def _check_options(o)->None:
         if getattr(o, k) is not None: check_scale(getattr(o, k), k)
     if o.progressive_share is not None and not 0 < o.progressive_share < 1:
         raise ValueError(f"progressive_share must be in (0, 1), got {o.progressive_share}")
+    if o.validate is not None and not 0 < o.validate <= 1:
+        raise ValueError(f"validate must be in (0, 1], got {o.validate}")
     check_pad(o.pad)
     if o.channels is not None: check_channels(o.channels)
     if o.p_defect is not None and not 0 <= o.p_defect <= 1:
@@ -276,7 +278,7 @@ def _run_folds(o, # the options of `train_folds`, completed by `_plan_run`
         share = None if o.minutes is None or (again and n > 1) else (o.minutes - used/60)/(n - i)
         with distrib_ctx(learn):
             fit_steel(learn, o.epochs, o.lr, o.schedule, discriminative=o.pretrained or o.encoder_weights is not None,
-                      resume=again, minutes=share, lr_find=o.lr_find, stages=p.stages)
+                      resume=again, minutes=share, lr_find=o.lr_find, stages=p.stages, validate=o.validate)
         used += getattr(learn, 'seconds', 0.)
         if rank_distrib(): continue
         training_report(learn, d/'report.png')
@@ -306,6 +308,8 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                 progressive:float=None, # progressive resizing from this scale (default: the plan's)
                 progressive_share:float=None, # share of the training time (or of the epochs) at the progressive scale
                 valid_crop=None, # validation crop (H, W) (default: whole images)
+                # with a budget, only the epochs ending in this last share of it are validated (default: the plan's)
+                validate:float=None,
                 p_defect:float=None, # probability of centring a training crop on a defect (default: the plan's)
                 n_folds:int=5, # number of folds
                 balanced:bool=None, # draw defect-free images and each class equally often (default: the plan's)
