@@ -24,6 +24,7 @@ from fastai.losses import BCEWithLogitsLossFlat
 
 from .images import default_names
 from .losses import get_loss
+from .recipe import SEG_LOSS
 from .metrics import KaggleDice, TunedDice, EmptyDice, MajorityAccuracy, PresenceTarget, classifier_metrics
 from .modelfile import geometry
 from .models import create_model, create_classifier, splitter, model_config, check_pad
@@ -41,7 +42,7 @@ def check_monitor(task:str, monitor:str)->str:
 def segmentation_learner(dls, # `SteelDataLoaders`
                          arch:str='unet', # smp architecture
                          encoder:str='resnet34', # smp encoder
-                         loss:str='bce_dice', # loss name (`get_loss`)
+                         loss:str=None, # loss name (`get_loss`; default: the plan's for the mode, `recipe.SEG_LOSS`)
                          pretrained:bool=True, # ImageNet weights for the encoder
                          encoder_weights=None, # local encoder weights file
                          out=None, # folder for model.safetensors, log.csv and checkpoint.pth (None: no files)
@@ -73,7 +74,7 @@ def segmentation_learner(dls, # `SteelDataLoaders`
     config = model_config('seg', arch, encoder, n, getattr(dls, 'channels', 3), mode, dls.classes, dls.stats,
                           post={'thresh': thresh, 'min_area': min_area}, **_split(dls), **_geometry(dls, pad),
                           **({'model_kwargs': mk} if mk else {}))
-    learn = Learner(dls, model, loss_func=get_loss(loss, mode=mode, **(loss_kwargs or {})),
+    learn = Learner(dls, model, loss_func=get_loss(loss or SEG_LOSS[mode], mode=mode, **(loss_kwargs or {})),
                     metrics=[KaggleDice(thresh, min_area), EmptyDice(), TunedDice()], splitter=splitter, **kwargs)
     return _setup(learn, config, monitor, out, fp16, accum, bf16)
 

@@ -163,23 +163,20 @@ class ComboLoss(SteelLoss):
     def loss(self, pred, targ): return sum(w*f.loss(pred, targ) for w,f in zip(self.weights, self.losses))
 
 # %% ../nbs/05_losses.ipynb #0a1c004d
-def _bce_dice(bce_weight:float=0.5, dice_weight:float=0.5, pos_weight=None, smooth:float=0., **kwargs):
-    return ComboLoss(
-        [BCELoss(pos_weight=pos_weight, **kwargs), DiceLoss(smooth=smooth, **kwargs)], [bce_weight, dice_weight]
-    )
+def _bce_and(dice, smooth:float):
+    "BCE plus the Dice loss class `dice` (its `smooth` by default), weighted"
+    def f(bce_weight:float=0.5, dice_weight:float=0.5, pos_weight=None, smooth:float=smooth, **kwargs):
+        return ComboLoss([BCELoss(pos_weight=pos_weight, **kwargs), dice(smooth=smooth, **kwargs)],
+                         [bce_weight, dice_weight])
+    return f
 
 def _ce_dice(ce_weight:float=0.5, dice_weight:float=0.5, weight=None, **kwargs):
     kwargs.setdefault('mode', 'softmax')
     return ComboLoss([CELoss(weight=weight, **kwargs), DiceLoss(**kwargs)], [ce_weight, dice_weight])
 
-def _bce_pair_dice(bce_weight:float=0.5, dice_weight:float=0.5, pos_weight=None, smooth:float=1., **kwargs):
-    return ComboLoss(
-        [BCELoss(pos_weight=pos_weight, **kwargs), PairDiceLoss(smooth=smooth, **kwargs)], [bce_weight, dice_weight]
-    )
-
-LOSSES = {'bce': BCELoss, 'dice': DiceLoss, 'bce_dice': _bce_dice, 'focal': FocalLoss, 'tversky': TverskyLoss,
-          'lovasz': LovaszLoss, 'ce': CELoss, 'ce_dice': _ce_dice, 'pair_dice': PairDiceLoss,
-          'bce_pair_dice': _bce_pair_dice}
+LOSSES = {'bce': BCELoss, 'dice': DiceLoss, 'bce_dice': _bce_and(DiceLoss, 0.), 'focal': FocalLoss,
+          'tversky': TverskyLoss, 'lovasz': LovaszLoss, 'ce': CELoss, 'ce_dice': _ce_dice, 'pair_dice': PairDiceLoss,
+          'bce_pair_dice': _bce_and(PairDiceLoss, 1.)}
 
 def get_loss(name:str, # one of `LOSSES`, any case: bce, dice, bce_dice, focal, tversky, lovasz, ce, ce_dice, ...
              mode:str=None, # 'multilabel' or 'softmax' (default: the loss's own, multilabel where both work)

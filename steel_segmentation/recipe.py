@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/recipe.html.md"""
 
 # %% auto #0
 __all__ = ['SIDES', 'MIN_DEFECT', 'MIN_DEFECT_TRADED', 'MIN_SIDE', 'EPOCHS', 'RARE', 'SMALL', 'IMBALANCE', 'EPOCHS_NO_BUDGET',
-           'VALID_SHARE', 'VALIDATED', 'PLANNED', 'defect_shapes', 'fingerprint', 'fingerprint_table',
+           'SEG_LOSS', 'VALID_SHARE', 'VALIDATED', 'PLANNED', 'defect_shapes', 'fingerprint', 'fingerprint_table',
            'cpu_bf16_supported', 'machine', 'Plan', 'default_crop', 'make_plan', 'nothing_learned']
 
 # %% ../nbs/03b_recipe.ipynb #3aa03692
@@ -124,6 +124,8 @@ RARE = 0.25 # a class on fewer images than this share is rare
 SMALL = 0.01 # a defect smaller than this share of the training crop is small
 IMBALANCE = 3. # the most common class on this many times the images of the rarest: balanced sampling
 EPOCHS_NO_BUDGET = 10
+# the segmentation loss of each mode (a model built without a plan trains on it too)
+SEG_LOSS = {'multilabel': 'bce_pair_dice', 'softmax': 'ce_dice'}
 VALID_SHARE = 0.1 # of a budget, for validation and the measurement of speed
 # a timed run validates only the epochs ending in this last share of its budget (and its last epoch): the best model
 # of a one-cycle run is at its end, and every validation is time the training would use
@@ -268,7 +270,7 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
     seg_rule = ("cross-entropy plus the batch's Dice per class (softmax)" if mode == 'softmax' else "binary "
                 "cross-entropy plus a Dice per (image, class) pair, empty pairs included, as the score counts them: "
                 "rare, small defects are not drowned by the background, nor invented on clean images")
-    p.decide('loss', ('ce_dice' if mode == 'softmax' else 'bce_pair_dice') if task == 'seg' else 'bce',
+    p.decide('loss', SEG_LOSS[mode] if task == 'seg' else 'bce',
              seg_rule if task == 'seg' else "binary cross-entropy per class (the classifier)")
     p.decide('lr', 1e-3 if pretrained else 3e-3, "pretrained encoder: 1e-3 (the encoder at a tenth)" if pretrained else
              "random weights: 3e-3")
