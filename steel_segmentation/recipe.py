@@ -125,7 +125,7 @@ SMALL = 0.01 # a defect smaller than this share of the training crop is small
 IMBALANCE = 3. # the most common class on this many times the images of the rarest: balanced sampling
 EPOCHS_NO_BUDGET = 10
 # the segmentation loss of each mode (a model built without a plan trains on it too)
-SEG_LOSS = {'multilabel': 'bce_pair_dice', 'softmax': 'ce_dice'}
+SEG_LOSS = {'multilabel': 'bce_dice', 'softmax': 'ce_dice'}
 VALID_SHARE = 0.1 # of a budget, for validation and the measurement of speed
 # a timed run validates only the epochs ending in this last share of its budget (and its last epoch): the best model
 # of a one-cycle run is at its end, and every validation is time the training would use
@@ -268,8 +268,8 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
              "(--channels 1 reads them as one)" if fp.get('grey') else "colour images" if fp.get('grey') is False
              else "channels not known (images not decoded): 3")
     seg_rule = ("cross-entropy plus the batch's Dice per class (softmax)" if mode == 'softmax' else "binary "
-                "cross-entropy plus a Dice per (image, class) pair, empty pairs included, as the score counts them: "
-                "rare, small defects are not drowned by the background, nor invented on clean images")
+                "cross-entropy plus the batch's Dice per class: a Dice per (image, class) pair (bce_pair_dice) scored "
+                "0.886 against 0.900 on NEU-Seg and learned nothing on magnetic tiles")
     p.decide('loss', SEG_LOSS[mode] if task == 'seg' else 'bce',
              seg_rule if task == 'seg' else "binary cross-entropy per class (the classifier)")
     p.decide('lr', 1e-3 if pretrained else 3e-3, "pretrained encoder: 1e-3 (the encoder at a tenth)" if pretrained else
