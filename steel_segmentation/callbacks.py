@@ -318,8 +318,8 @@ class BudgetClock(Callback):
         if self.learn.budget_spent: self.recorder.cancel_train = False
     def before_epoch(self): # an epoch ended (and was validated) past the deadline: no new one
         if self.learn.budget_spent or (self.n and time.perf_counter() >= self.deadline): raise CancelFitException()
-    def before_validate(self): # the run's last epoch (cut short by the budget) is always validated
-        if self.validate is None or self.learn.budget_spent: return
+    def before_validate(self): # the run's last epoch (cut short by the budget, or the fit's last) is always validated
+        if self.validate is None or self.learn.budget_spent or self.epoch == self.n_epoch - 1: return
         if self._pos(time.perf_counter()) < 1 - self.validate: raise CancelValidException()
     def after_validate(self): _empty_row(self.recorder)
     def before_batch(self):

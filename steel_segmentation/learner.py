@@ -24,7 +24,7 @@ from fastai.losses import BCEWithLogitsLossFlat
 
 from .images import default_names
 from .losses import get_loss
-from .recipe import SEG_LOSS
+from .recipe import SEG_LOSS, PAD
 from .metrics import KaggleDice, TunedDice, EmptyDice, MajorityAccuracy, PresenceTarget, classifier_metrics
 from .modelfile import geometry
 from .models import create_model, create_classifier, splitter, model_config, check_pad
@@ -53,7 +53,8 @@ def segmentation_learner(dls, # `SteelDataLoaders`
                          min_area=0, # minimum mask area of the metric
                          loss_kwargs:dict=None, # options of the loss
                          model=None, # a ready model instead of `arch`/`encoder`
-                         pad:str='zeros', # padding of whole images to multiples of 32: zeros, reflect or replicate
+                         # padding of whole images to multiples of 32: zeros, reflect or replicate (`recipe.PAD`)
+                         pad:str=PAD,
                          # options of the smp architecture (e.g. decoder_channels), kept in the model file
                          model_kwargs:dict=None,
                          # what picks the saved model: tuned_dice (at each class's best threshold and minimum area),

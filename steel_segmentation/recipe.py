@@ -6,8 +6,8 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/recipe.html.md"""
 
 # %% auto #0
 __all__ = ['SIDES', 'MIN_DEFECT', 'MIN_DEFECT_TRADED', 'MIN_SIDE', 'EPOCHS', 'RARE', 'SMALL', 'IMBALANCE', 'EPOCHS_NO_BUDGET',
-           'SEG_LOSS', 'VALID_SHARE', 'VALIDATED', 'PLANNED', 'defect_shapes', 'fingerprint', 'fingerprint_table',
-           'cpu_bf16_supported', 'machine', 'Plan', 'default_crop', 'make_plan', 'nothing_learned']
+           'SEG_LOSS', 'PAD', 'VALID_SHARE', 'VALIDATED', 'PLANNED', 'defect_shapes', 'fingerprint',
+           'fingerprint_table', 'cpu_bf16_supported', 'machine', 'Plan', 'default_crop', 'make_plan', 'nothing_learned']
 
 # %% ../nbs/03b_recipe.ipynb #3aa03692
 import math, os
@@ -126,13 +126,16 @@ IMBALANCE = 3. # the most common class on this many times the images of the rare
 EPOCHS_NO_BUDGET = 10
 # the segmentation loss of each mode (a model built without a plan trains on it too)
 SEG_LOSS = {'multilabel': 'bce_dice', 'softmax': 'ce_dice'}
+# whole images are padded to multiples of 32 by reflection: the model never saw flat padding in its training crops.
+# On NEU-Seg (161 px padded to 192) a model's validation Dice was 0.738 with zeros, 0.909 with reflection (no TTA)
+PAD = 'reflect'
 VALID_SHARE = 0.1 # of a budget, for validation and the measurement of speed
 # a timed run validates only the epochs ending in this last share of its budget (and its last epoch): the best model
 # of a one-cycle run is at its end, and every validation is time the training would use
 VALIDATED = 0.1
 # what the plan decides, in the order it is printed
 PLANNED = ('precision', 'scale', 'progressive', 'progressive_share', 'crop', 'bs', 'p_defect', 'balanced', 'channels',
-           'loss', 'lr', 'schedule', 'epochs', 'validate', 'monitor', 'workers')
+           'loss', 'lr', 'schedule', 'epochs', 'validate', 'monitor', 'workers', 'pad')
 
 class Plan(dict):
     "A training plan: each value with the rule that chose it; values the user gave are kept and marked"
@@ -291,6 +294,8 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
     p.decide('workers', 0 if cores <= 2 else min(4, cores//2),
              f"{cores} cores: " + ("the model uses them all, images are read in the main process" if cores <= 2
                                    else "half of them read images"))
+    p.decide('pad', PAD, "whole images padded to multiples of 32 by reflection: flat padding, never seen in the "
+             "training crops, drew false defects along the edge")
     return p
 
 # %% ../nbs/03b_recipe.ipynb #2b0eff66

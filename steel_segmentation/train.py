@@ -152,7 +152,7 @@ def _check_options(o)->None:
         raise ValueError(f"progressive_share must be in (0, 1), got {o.progressive_share}")
     if o.validate is not None and not 0 < o.validate <= 1:
         raise ValueError(f"validate must be in (0, 1], got {o.validate}")
-    check_pad(o.pad)
+    if o.pad is not None: check_pad(o.pad)
     if o.channels is not None: check_channels(o.channels)
     if o.p_defect is not None and not 0 <= o.p_defect <= 1:
         raise ValueError(f"p_defect must be between 0 and 1, got {o.p_defect}")
@@ -304,7 +304,7 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                 crop=None, # training crop (H, W), multiples of 32 (default: the plan's)
                 scale:float=None, # resize factor for training and prediction (default: the plan's)
                 resize=None, # (H, W), multiples of 32: every image resized to it (default: images keep their sizes)
-                pad:str='zeros', # padding of whole images to multiples of 32: zeros, reflect or replicate
+                pad:str=None, # padding of whole images to multiples of 32: zeros, reflect or replicate (default: the plan's)
                 progressive:float=None, # progressive resizing from this scale (default: the plan's)
                 progressive_share:float=None, # share of the training time (or of the epochs) at the progressive scale
                 valid_crop=None, # validation crop (H, W) (default: whole images)
