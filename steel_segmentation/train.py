@@ -304,7 +304,8 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                 crop=None, # training crop (H, W), multiples of 32 (default: the plan's)
                 scale:float=None, # resize factor for training and prediction (default: the plan's)
                 resize=None, # (H, W), multiples of 32: every image resized to it (default: images keep their sizes)
-                pad:str=None, # padding of whole images to multiples of 32: zeros, reflect or replicate (default: the plan's)
+                # padding of whole images to multiples of 32: zeros, reflect or replicate (default: the plan's)
+                pad:str=None,
                 progressive:float=None, # progressive resizing from this scale (default: the plan's)
                 progressive_share:float=None, # share of the training time (or of the epochs) at the progressive scale
                 valid_crop=None, # validation crop (H, W) (default: whole images)
