@@ -128,6 +128,7 @@ def _check_options(o)->None:
     from steel_segmentation.learner import check_monitor
     from steel_segmentation.fit import check_fit, check_task
     from steel_segmentation.callbacks import use_bf16
+    from steel_segmentation.recipe import decoder_kwargs
     check_task(o.task)
     use_bf16(o.precision, o.fp16) # checked here, decided by the plan
     if o.monitor is not None: check_monitor(o.task, o.monitor)
@@ -153,6 +154,7 @@ def _check_options(o)->None:
     if o.validate is not None and not 0 < o.validate <= 1:
         raise ValueError(f"validate must be in (0, 1], got {o.validate}")
     if o.pad is not None: check_pad(o.pad)
+    if o.decoder is not None: decoder_kwargs(o.arch, o.decoder)
     if o.channels is not None: check_channels(o.channels)
     if o.p_defect is not None and not 0 <= o.p_defect <= 1:
         raise ValueError(f"p_defect must be between 0 and 1, got {o.p_defect}")
@@ -200,19 +202,19 @@ def plan_run(o, # the options of `train_folds`
     """The run's `Plan`: the dataset's fingerprint, the machine (its speed measured on the run's model when there is a
     budget) and the budget, with the values the user gave"""
     import torch
-    from steel_segmentation.recipe import fingerprint, machine, make_plan
+    from steel_segmentation.recipe import fingerprint, machine, make_plan, decoder_kwargs
     from steel_segmentation.models import create_model, create_classifier
     from steel_segmentation.fit import train_speed
     from steel_segmentation.data import classes
     fp,mach = fingerprint(labels),machine()
-    kw = dict(task=o.task, mode=o.mode, minutes=o.minutes, pretrained=o.pretrained or o.encoder_weights is not None,
-              resize=o.resize, n_folds=o.n_folds, given=_given(o))
+    kw = dict(task=o.task, mode=o.mode, arch=o.arch, minutes=o.minutes, resize=o.resize, n_folds=o.n_folds,
+              pretrained=o.pretrained or o.encoder_weights is not None, given=_given(o))
     p = make_plan(fp, mach, **kw)
     if o.minutes and mach['device'] == 'cpu': # the speed of this machine on this model, at the planned crop
         n = len(classes(labels))
         ch,c = p['channels'],tuple(p['crop'])
-        m = create_model(o.arch, o.encoder, n, ch, False, None, o.mode) if o.task == 'seg' else \
-            create_classifier(o.encoder, n, ch, False)
+        m = create_model(o.arch, o.encoder, n, ch, False, None, o.mode, **decoder_kwargs(o.arch, p['decoder'])) \
+            if o.task == 'seg' else create_classifier(o.encoder, n, ch, False)
         with torch.random.fork_rng(): mach['speed'] = train_speed(m, c, min(p['bs'], 8), ch, p['precision'] == 'bf16')
         p = make_plan(fp, mach, **kw)
     return p
@@ -254,6 +256,7 @@ def _run_folds(o, # the options of `train_folds`, completed by `_plan_run`
     from steel_segmentation.dataloaders import SteelDataLoaders
     from steel_segmentation.learner import segmentation_learner, classifier_learner
     from steel_segmentation.fit import fit_steel, distrib_ctx
+    from steel_segmentation.recipe import decoder_kwargs
     res,used,n = [],0.,len(p.ks)
     for i,(k,d) in enumerate(zip(p.ks, p.dirs)):
         if p.done[i]: # its time counts against the budget of the folds still to train
@@ -269,8 +272,9 @@ def _run_folds(o, # the options of `train_folds`, completed by `_plan_run`
                   accum=o.accum, thresh=o.thresh, monitor=o.monitor)
         # a fresh model for every fold: nothing learnt on one fold's validation images leaks into another's
         if o.task == 'seg':
+            mk = {**decoder_kwargs(o.arch, o.decoder), **(o.model_kwargs or {})} # the user's options win
             learn = segmentation_learner(dls, o.arch, o.encoder, o.loss, min_area=o.min_area, pad=o.pad,
-                                         model_kwargs=o.model_kwargs, **kw)
+                                         model_kwargs=mk, **kw)
         else: learn = classifier_learner(dls, o.encoder, **kw)
         learn.config['plan'] = p.plan.to_dict() # in the model file: what was planned, and why
         again = o.resume and (d/'checkpoint.pth').exists()
@@ -315,6 +319,7 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                 n_folds:int=5, # number of folds
                 balanced:bool=None, # draw defect-free images and each class equally often (default: the plan's)
                 channels:int=None, # input channels: 3, or 1 for grey (default: the plan's)
+                decoder:str=None, # a U-Net's decoder widths: full (smp's) or half (default: the plan's)
                 fp16:bool=False, # mixed precision (CUDA GPUs)
                 precision:str='auto', # CPU: auto (the plan's: bf16 where native, else fp32), fp32 or bf16
                 accum:int=1, # accumulate gradients over this many batches

@@ -223,6 +223,8 @@ BAD_TRAIN_OPTIONS = [
     (['--minutes', '5'], 'epochs and minutes contradict each other'),
     (['--scale', '0'], '--scale must be in (0, 4]'),
     (['--pad', 'mirror'], "unknown padding 'mirror': use one of zeros, reflect, replicate"),
+    (['--decoder', 'quarter'], "unknown decoder 'quarter': use one of full, half"),
+    (['--arch', 'fpn', '--decoder', 'half'], "decoder 'half' sets the widths of a U-Net's decoder blocks, which fpn"),
     (['--crop', '100x128'], 'must be two positive multiples of 32'),
     (['--fold', '7'], "--fold must be 'all' or numbers in 0..4"),
     (['--arch', 'unet3'], "unknown architecture 'unet3'"),
