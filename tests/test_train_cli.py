@@ -29,9 +29,10 @@ def test_segmentation_beats_all_empty(data, tmp_path):
     # from scratch on 64 tiny images, at full scale in float32 (the synthetic defects are a few pixels thin; the CPU
     # defaults, downscaling and bfloat16, are for real images), with the recipe that learns on any CPU's kernels: crops
     # on defects half the time, classes drawn equally often, the per-pair Dice (in 12 epochs the batch's Dice leaves
-    # false defects on these clean images that tuning cannot remove), and the model of the lowest validation loss kept
+    # false defects on these clean images that tuning cannot remove), smp's own decoder widths (the plan halves them on
+    # a CPU) and the model of the lowest validation loss kept
     r = train('--data', data, '--arch', 'unet', '--encoder', 'resnet18', '--epochs', 12, '--bs', 8, '--crop', '128x256',
-              '--loss', 'bce_pair_dice',
+              '--loss', 'bce_pair_dice', '--decoder', 'full',
               '--lr', 3e-3, '--p-defect', 0.5, '--balanced', '--monitor', 'valid_loss', '--min-area', 60, '--scale', 1,
               '--precision', 'fp32', '--no-pretrained', '--out', out)
     for name in ('model.safetensors', 'log.csv', 'report.png'): assert str(out/name) in r.stdout
