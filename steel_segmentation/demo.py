@@ -80,8 +80,7 @@ def run_demo(out='steel_demo', # output folder
     say("\n== training the segmentation model")
     # kept: the model of the lowest validation loss. Crops on defects and balanced classes make the model mark too much
     # at first, which a Dice at a fixed threshold punishes; it would keep an early, barely trained model, which the
-    # tuning cannot mend
-    # smp's own decoder widths: the demo's counted epochs were measured with it (the plan halves them on a CPU)
+    # tuning cannot mend. smp's own decoder widths (the plan halves them on a CPU): the demo's epochs were set with them
     seg = train_folds(data, out/'seg', arch='unet', encoder='resnet18', epochs=epochs, lr=3e-3, min_area=30,
                       p_defect=0.5, monitor='valid_loss', decoder='full', **common)[0]
     say(seg['summary'])
