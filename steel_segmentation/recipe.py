@@ -7,7 +7,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/recipe.html.md"""
 # %% auto #0
 __all__ = ['SIDES', 'MIN_DEFECT', 'MIN_DEFECT_TRADED', 'MIN_SIDE', 'EPOCHS', 'RARE', 'SMALL', 'IMBALANCE', 'EPOCHS_NO_BUDGET',
            'CPU_BS', 'SEG_LOSS', 'PAD', 'VALID_SHARE', 'VALIDATED', 'DECODERS', 'PLANNED', 'UNET_LIKE', 'defect_shapes',
-           'fingerprint', 'fingerprint_table', 'cpu_bf16_supported', 'machine', 'Plan', 'default_crop',
+           'fingerprint', 'fingerprint_table', 'cpu_bf16_supported', 'machine', 'Plan', 'default_crop', 'unet_like',
            'decoder_kwargs', 'make_plan', 'nothing_learned']
 
 # %% ../nbs/03b_recipe.ipynb #3aa03692
@@ -250,20 +250,24 @@ def _plan_sampling(p, fp, crop, s):
 # %% ../nbs/03b_recipe.ipynb #1e4c52eb
 UNET_LIKE = ('unet', 'unetplusplus', 'manet') # smp architectures whose decoder takes five block widths
 
+def unet_like(arch:str)->bool:
+    "Whether smp's `arch` has a U-Net's decoder, whose five block widths `DECODERS` sets"
+    return arch.lower() in UNET_LIKE
+
 def decoder_kwargs(arch:str, # smp architecture
                    decoder:str, # a key of `DECODERS`
                   )->dict:
     "The smp options of `decoder` for `arch`: none for smp's own widths"
     if decoder not in DECODERS: raise ValueError(f"unknown decoder {decoder!r}: use one of {', '.join(DECODERS)}")
     if decoder == 'full': return {}
-    if arch.lower() not in UNET_LIKE:
+    if not unet_like(arch):
         raise ValueError(f"decoder {decoder!r} sets the widths of a U-Net's decoder blocks, which {arch} has not: use "
                          f"it with {', '.join(UNET_LIKE)}")
     return {'decoder_channels': DECODERS[decoder]}
 
 def _plan_decoder(p, task, arch, gpu):
     "Decide the decoder's widths of plan `p`"
-    unet = task == 'seg' and arch.lower() in UNET_LIKE
+    unet = task == 'seg' and unet_like(arch)
     p.decide('decoder', 'half' if unet and not gpu else 'full',
              "a classifier has no decoder" if task != 'seg' else
              f"{arch}: smp's own decoder (only the widths of {', '.join(UNET_LIKE)} are planned)" if not unet else

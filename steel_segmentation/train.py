@@ -226,7 +226,7 @@ def _plan_run(o)->SimpleNamespace:
     from steel_segmentation.files import check_writable, check_folder
     from steel_segmentation.data import load_dataset
     from steel_segmentation.models import create_model, create_classifier
-    from steel_segmentation.recipe import PLANNED, fingerprint_table
+    from steel_segmentation.recipe import PLANNED, fingerprint_table, decoder_kwargs
     _check_options(o)
     o.data = check_folder(o.data)
     if not o.plan:
@@ -240,6 +240,7 @@ def _plan_run(o)->SimpleNamespace:
     if not rank_distrib(): print(f"dataset\n{fingerprint_table(p.fingerprint)}\nplan\n{p.table()}", flush=True)
     if o.plan: return SimpleNamespace(plan=p)
     for k in PLANNED: setattr(o, k, p[k])
+    if o.task == 'seg': o.model_kwargs = {**decoder_kwargs(o.arch, o.decoder), **(o.model_kwargs or {})} # user's win
     o.fp16 = p['precision'] == 'fp16'
     share = o.progressive_share
     stages = None if o.progressive is None else [(o.progressive, share), (o.scale, 1 - share)]
@@ -256,7 +257,6 @@ def _run_folds(o, # the options of `train_folds`, completed by `_plan_run`
     from steel_segmentation.dataloaders import SteelDataLoaders
     from steel_segmentation.learner import segmentation_learner, classifier_learner
     from steel_segmentation.fit import fit_steel, distrib_ctx
-    from steel_segmentation.recipe import decoder_kwargs
     res,used,n = [],0.,len(p.ks)
     for i,(k,d) in enumerate(zip(p.ks, p.dirs)):
         if p.done[i]: # its time counts against the budget of the folds still to train
@@ -272,9 +272,8 @@ def _run_folds(o, # the options of `train_folds`, completed by `_plan_run`
                   accum=o.accum, thresh=o.thresh, monitor=o.monitor)
         # a fresh model for every fold: nothing learnt on one fold's validation images leaks into another's
         if o.task == 'seg':
-            mk = {**decoder_kwargs(o.arch, o.decoder), **(o.model_kwargs or {})} # the user's options win
             learn = segmentation_learner(dls, o.arch, o.encoder, o.loss, min_area=o.min_area, pad=o.pad,
-                                         model_kwargs=mk, **kw)
+                                         model_kwargs=o.model_kwargs, **kw)
         else: learn = classifier_learner(dls, o.encoder, **kw)
         learn.config['plan'] = p.plan.to_dict() # in the model file: what was planned, and why
         again = o.resume and (d/'checkpoint.pth').exists()
