@@ -17,7 +17,7 @@ import numpy as np
 from .files import check_folder, atomic_file, check_writable, progress as report_progress
 from .metrics import pair_dice, outcomes
 from .modelfile import file_config, store_post
-from .predictor import Predictor, OFF, post_params, over_limit, read_batches
+from .predictor import Predictor, OFF, post_params, over_limit, read_batches, gates
 
 # %% ../nbs/09b_tuning.ipynb #4b6dc4b2
 def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
@@ -52,6 +52,12 @@ def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
             if each is not None: each(i, p[j], None if pr is None else pr[j], t)
     return {'threshs': threshs, 'area': area, 'inter': inter, 'true': true, 'presence': pres}
 
+def _candidate(th, v, off=False):
+    "The index of threshold `v` among the candidates `th` (an error if it is not one, unless the class is off)"
+    i = int(np.argmin(np.abs(th - v)))
+    if not off and not np.isclose(th[i], v): raise ValueError(f"the starting threshold {v} is not among the candidates")
+    return i
+
 def _kept_dice(area, inter, true, empty):
     "Dice of pairs given predicted area, overlap, true area and whether post-processing dropped the prediction"
     return pair_dice(np.where(empty, 0, inter), np.where(empty, 0, area), true)
@@ -77,6 +83,7 @@ def search(stats:dict, # from `tune_stats`
            start:dict=None, # the post-processing it starts from (always a candidate)
            max_classes=(0, 1), # candidate limits of defect classes per image (0: none), tried after the classes
            min_gain:float=MIN_GAIN, # pairs' worth of summed Dice a setting must gain to replace nothing or the current
+          gate:bool=True, # also search a top_thresh above each threshold (gates `min_area` on the surer pixels)
           )->tuple: # (best post-processing, table per class: Dice before and after)
     "Per class, the setting that gains more than `min_gain` pairs over nothing and over the start; then the class limit"
     th,area,inter,true,pres = stats['threshs'],stats['area'],stats['inter'],stats['true'],stats['presence']
@@ -88,37 +95,36 @@ def search(stats:dict, # from `tune_stats`
     # 0 switches the classifier off for a class: gating must earn its place
     lts = sorted(set(label_threshs) | set(start['label_thresh']) | {0.}) if pres is not None else [0.]
     best,rows = post_params(start, c),[]
-    def score(ci, ti, ma, lt):
-        empty = area[:, ci, ti] < ma
+    def score(ci, ti, gi, ma, lt):
+        empty = area[:, ci, gi] < ma
         if pres is not None: empty |= pres[:, ci] < lt
         return _kept_dice(area[:, ci, ti], inter[:, ci, ti], true[:, ci], empty)
-    for ci in range(c):
+    for ci,g in enumerate(gates(start)):
         nothing = float((true[:, ci] == 0).mean()) if n else 1.
         off = start['thresh'][ci] >= OFF
-        t0 = int(np.argmin(np.abs(th - start['thresh'][ci])))
-        if not off and not np.isclose(th[t0], start['thresh'][ci]):
-            raise ValueError(f"the starting threshold {start['thresh'][ci]} is not among the candidates")
+        t0,g0 = (_candidate(th, v, off) for v in (start['thresh'][ci], g))
         lt0 = start['label_thresh'][ci] if pres is not None else 0.
-        before = nothing if off else score(ci, t0, start['min_area'][ci], lt0).mean()
+        before = nothing if off else score(ci, t0, g0, start['min_area'][ci], lt0).mean()
         # the setting to beat: the start if it earns its place over predicting nothing, else nothing (the class off);
         # without a margin a tie keeps the start
         earns = before - nothing > need + 1e-12 if need else before >= nothing - 1e-12
-        keep = (before, start['thresh'][ci], start['min_area'][ci], start['label_thresh'][ci])
-        if off or not earns: keep = (nothing, OFF, start['min_area'][ci], start['label_thresh'][ci])
+        keep = (before, start['thresh'][ci], start['top_thresh'][ci], start['min_area'][ci], start['label_thresh'][ci])
+        if off or not earns: keep = (nothing, OFF, 0., start['min_area'][ci], start['label_thresh'][ci])
         top = keep
-        for ti in range(len(th)):
-            if th[ti] >= OFF: continue # the class off is `nothing`, above
+        on = [i for i in range(len(th)) if th[i] < OFF] # OFF (the class off) is `nothing`, above
+        for ti,gi in ((ti, gi) for ti in on for gi in on if gi == ti or (gate and th[gi] > th[ti])):
             for ma in mas:
                 for lt in lts:
-                    v = score(ci, ti, ma, lt).mean()
-                    if v > top[0] + 1e-12: top = (v, float(th[ti]), ma, lt)
+                    v = score(ci, ti, gi, ma, lt).mean()
+                    if v > top[0] + 1e-12: top = (v, float(th[ti]), float(th[gi]) if gi != ti else 0., ma, lt)
         # a gain a few pairs could make is not worth a change (exactly min_gain is not more)
         if top[0] <= keep[0] + need + 1e-12: top = keep
-        best['thresh'][ci],best['min_area'][ci] = float(top[1]),float(top[2])
-        if pres is not None: best['label_thresh'][ci] = float(top[3])
+        best['thresh'][ci],best['top_thresh'][ci],best['min_area'][ci] = float(top[1]),float(top[2]),float(top[3])
+        if pres is not None: best['label_thresh'][ci] = float(top[4])
         rows.append({'class': str(ci + 1), 'positive pairs': int((true[:, ci] > 0).sum()), 'dice nothing': nothing,
                      'dice before': before, 'dice after': top[0], 'thresh': best['thresh'][ci],
-                     'min_area': best['min_area'][ci], 'label_thresh': best['label_thresh'][ci]})
+                     'top_thresh': best['top_thresh'][ci], 'min_area': best['min_area'][ci],
+                     'label_thresh': best['label_thresh'][ci]})
     # a limit earns its place the same way: more than `min_gain` pairs over all classes (ties keep the smallest one)
     ks = sorted(set(max_classes) | {0, start['max_classes']})
     v = {k: pair_scores(stats, {**best, 'max_classes': k}).sum() for k in ks}
@@ -136,9 +142,9 @@ def kept_pairs(stats:dict, post:dict)->tuple:
     candidates), 0 where post-processing drops the prediction"""
     th,area,inter,true,pres = stats['threshs'],stats['area'],stats['inter'],stats['true'],stats['presence']
     post = post_params(post, area.shape[1])
-    ti = [int(np.argmin(np.abs(th - post['thresh'][ci]))) for ci in range(true.shape[1])]
-    a,i = (np.stack([o[:, ci, t] for ci,t in enumerate(ti)], 1) for o in (area, inter))
-    empty = (a < np.array(post['min_area'])) | (np.array(post['thresh']) >= OFF)
+    ti,gi = ([int(np.argmin(np.abs(th - v))) for v in vs] for vs in (post['thresh'], gates(post)))
+    a,i,g = (np.stack([o[:, ci, t] for ci,t in enumerate(ix)], 1) for o,ix in ((area, ti), (inter, ti), (area, gi)))
+    empty = (g < np.array(post['min_area'])) | (np.array(post['thresh']) >= OFF)
     if pres is not None: empty |= pres < np.array(post['label_thresh'])
     empty |= over_limit(np.where(empty, 0, a), post['max_classes'])
     return np.where(empty, 0, a),np.where(empty, 0, i)
@@ -185,6 +191,7 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
          bs:int=8, workers:int=0, csv:str='train.csv', img_dir:str='train_images', progress:bool=True,
          # pairs' worth of Dice a setting must gain to replace predicting nothing or the current one
          min_gain:float=MIN_GAIN,
+         gate:bool=True, # also search a top_thresh per class (see `search`)
         # post (the parameters), table (per class), worst (per class name: its 3 worst images), before/after (scores),
         # mix (re-weighted scores or None), empty (predicting nothing), min_gain, pairs, files
         )->dict:
@@ -214,10 +221,11 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
         raise ValueError(f"the mix needs the empty pairs then {pred.n_classes} positive counts, got {len(mix)} numbers")
     out = check_writable(Path(out) if out else fns[0].parent/'post.json', what='the parameters file')
     stats = tune_stats(pred, [data/img_dir/o for o in valid], lambda i: get_masks(labels, rows[i]),
-                       sorted(set(threshs) | set(pred.post['thresh']) | {OFF}), bs, workers, progress)
+                       sorted(set(threshs) | set(pred.post['thresh']) | set(gates(pred.post)) | {OFF}), bs, workers,
+                       progress)
     start = pred.post
     best, tab = search(stats, area_candidates(typical_shape(labels)) if min_areas is None else min_areas, label_threshs,
-                       start, min_gain=min_gain)
+                       start, min_gain=min_gain, gate=gate)
     tab.insert(0, 'name', pred.class_names)
     before,after = pair_scores(stats, start),pair_scores(stats, best)
     mixed = None if mix is None else [mix_score(o, stats['true'], (mix[0], tuple(mix[1:]))) for o in (before, after)]
