@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from .files import UserError
 from .rle import mask2rle, rle2mask
 from .images import check_pixels, ImageReadError, read_image, overlay_masks, class_colour
-from .predictor import postprocess, post_params
+from .predictor import postprocess, post_params, gates
 
 # %% ../nbs/12_app.ipynb #da61ba32
 APP_MAX_PIXELS = 16_000_000 # the largest upload the app decodes (40 full Severstal images; 4000x4000)
@@ -121,8 +121,9 @@ def _sliders(gr, pred)->tuple:
     top = max(20000, 2*int(max(pred.post['min_area'])))
     th = [gr.Slider(0, 1, value=round(t, 2), step=0.01, label=f'{n}: threshold')
           for t,n in zip(pred.post['thresh'], pred.class_names)]
-    ma = [gr.Slider(0, top, value=a, step=10, label=f'{n}: minimum area (px)')
-          for a,n in zip(pred.post['min_area'], pred.class_names)]
+    # with a top-score gate, the minimum area counts the pixels above it
+    ma = [gr.Slider(0, top, value=a, step=10, label=f'{n}: minimum area (px' + (f' above {g:.2f})' if g > t else ')'))
+          for a,n,t,g in zip(pred.post['min_area'], pred.class_names, pred.post['thresh'], gates(pred.post))]
     return th,ma
 
 # %% ../nbs/12_app.ipynb #24afb672
