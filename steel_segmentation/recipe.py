@@ -279,17 +279,22 @@ def _plan_decoder(p, task, arch, gpu):
              "faster, more of them in the budget")
 
 # %% ../nbs/03b_recipe.ipynb #b7c41e2a
-def _plan_batch(p, n_train, mach):
+def _plan_batch(p, n_train, mach, gpu):
     "Decide the crops a step of plan `p` for `n_train` training images on machine `mach`"
-    gpu,big = mach['device'] == 'cuda',n_train >= LARGE
-    bs = (32 if mach.get('memory_gb', 0) >= 12 else 16) if gpu else CPU_BS[big]
+    if gpu:
+        bs = 32 if mach.get('memory_gb', 0) >= 12 else 16
+        rule = "a GPU with 12 GB or more: 32 crops a step" if bs == 32 else "16 crops a step"
+    elif n_train >= LARGE:
+        bs = CPU_BS[1]
+        rule = (f"CPU: {bs} crops a step: {n_train} training images (>= {LARGE}), each seen a few times in a budget: "
+                "larger steps")
+    else:
+        bs = CPU_BS[0]
+        rule = (f"CPU: {bs} crops a step: {n_train} training images (< {LARGE}), each seen many times in a budget: "
+                "more, smaller steps")
     cap = max(2, n_train//4)
-    p.decide('bs', min(bs, cap), ("a GPU with 12 GB or more: 32 crops a step" if bs == 32 else "16 crops a step" if
-                                  gpu else f"CPU: {bs} crops a step: " + (
-                                      f"{n_train} training images (>= {LARGE}), each seen a few times in a budget: "
-                                      "larger steps" if big else f"{n_train} training images (< {LARGE}), each seen "
-                                      "many times in a budget: more, smaller steps"))
-             + (f"; lowered to a quarter of the {n_train} training images" if cap < bs else ''))
+    if cap < bs: rule += f"; lowered to a quarter of the {n_train} training images"
+    p.decide('bs', min(bs, cap), rule)
 
 # %% ../nbs/03b_recipe.ipynb #8b305460
 def make_plan(fp:dict, # `fingerprint` of the dataset
@@ -314,7 +319,7 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
     crop = default_crop(resize or fp['typical'], s)
     p.decide('crop', crop, "the largest multiple of 32 inside the typical image at this scale, at most 256x512")
     n_train = int(fp['images']*(1 - 1/n_folds))
-    _plan_batch(p, n_train, mach)
+    _plan_batch(p, n_train, mach, gpu)
     _plan_sampling(p, fp, crop, s)
     p.decide('channels', 3, "the images are grey (R=G=B): 3 channels all the same, as pretrained encoders expect "
              "(--channels 1 reads them as one)" if fp.get('grey') else "colour images" if fp.get('grey') is False
