@@ -120,8 +120,8 @@ MIN_SIDE = 64 # pixels the shorter side keeps, whatever the speed
 # a budget is spent on at least / at most this many epochs: pixels are traded to get there. Few epochs at the defects'
 # scale beat more at fewer pixels: on NEU-Seg (fp32, 15 min, one thread) 5 epochs at 160 px scored 0.871 on test, 6
 # at 112 px (traded to reach 8) 0.837. More than the upper bound grows the side only for a pretrained encoder: random
-# weights learn from passes (magnetic tiles, 15 min from scratch: 48 epochs at 202 px scored 0.8688 on test, 35 at
-# 252 px 0.8472, all-empty 0.8429)
+# weights learn from passes (magnetic tiles, 15 min from scratch: 47-48 epochs at 202 px scored 0.8688, 0.8651 and
+# 0.8524 on test, 35-36 at 252 px 0.8472 and 0.8593 beside the first two, all-empty 0.8429)
 EPOCHS = (3, 40)
 RARE = 0.25 # a class on fewer images than this share is rare
 SMALL = 0.01 # a defect smaller than this share of the training crop is small
