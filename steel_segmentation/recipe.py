@@ -217,12 +217,12 @@ def _plan_scale(p, fp, mach, minutes, resize, n_folds, pretrained)->tuple:
             s2 = max(hard, s*math.sqrt(e/lo))
             rule += f"; lowered from {s:.3g}: only {e:.1f} epochs of {minutes:g} min fit there on this machine (< {lo})"
             s = s2
-        elif e > hi and s < 1 and not gpu and pretrained:
+        elif e > hi and s < 1 and not pretrained: # (a GPU is at full size already)
+            rule += f"; kept: {e:.0f} epochs of {minutes:g} min fit, and random weights learn from passes, not pixels"
+        elif e > hi and s < 1:
             s2 = min(1., s*math.sqrt(e/hi))
             rule += f"; raised from {s:.3g}: {e:.0f} epochs of {minutes:g} min fit there on this machine (> {hi})"
             s = s2
-        elif e > hi and s < 1 and not gpu:
-            rule += f"; kept: {e:.0f} epochs of {minutes:g} min fit, and random weights learn from passes, not pixels"
     s = round(s, 4)
     p.decide('scale', s, rule)
     s = p['scale']
