@@ -6,8 +6,8 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/app.html.md"""
 
 # %% auto #0
 __all__ = ['APP_MAX_PIXELS', 'PIXEL_MODES', 'ALL_CLASSES', 'ALL_OUTCOMES', 'ERRORS', 'ORDERS', 'CONCURRENCY', 'QUEUE_SIZE',
-           'read_upload', 'Analysis', 'render', 'legend_html', 'pair_table', 'validation_pairs', 'build_app',
-           'check_port', 'steel_app']
+           'read_upload', 'Analysis', 'render', 'legend_html', 'area_label', 'pair_table', 'validation_pairs',
+           'build_app', 'check_port', 'steel_app']
 
 # %% ../nbs/12_app.ipynb #81371466
 import os
@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from .files import UserError
 from .rle import mask2rle, rle2mask
 from .images import check_pixels, ImageReadError, read_image, overlay_masks, class_colour
-from .predictor import postprocess, post_params, gates
+from .predictor import postprocess, post_params
 
 # %% ../nbs/12_app.ipynb #da61ba32
 APP_MAX_PIXELS = 16_000_000 # the largest upload the app decodes (40 full Severstal images; 4000x4000)
@@ -116,14 +116,20 @@ def _examples(folder, n:int=3)->list:
     return [str(folder/o) for o in list_images(folder)][:n]
 
 # %% ../nbs/12_app.ipynb #7dfdc0ff
+def area_label(name:str, # class name
+               thresh:float, # the class's threshold (as the slider has it)
+               top:float, # its top-score gate (0: none)
+              )->str:
+    "The minimum-area slider's label: with a gate above the threshold, the area counts the pixels above the gate"
+    return f'{name}: minimum area (px' + (f' above {top:.2f})' if top > thresh else ')')
+
 def _sliders(gr, pred)->tuple:
     "A threshold slider and a minimum-area slider per class, set at the model's post-processing"
     top = max(20000, 2*int(max(pred.post['min_area'])))
     th = [gr.Slider(0, 1, value=round(t, 2), step=0.01, label=f'{n}: threshold')
           for t,n in zip(pred.post['thresh'], pred.class_names)]
-    # with a top-score gate, the minimum area counts the pixels above it
-    ma = [gr.Slider(0, top, value=a, step=10, label=f'{n}: minimum area (px' + (f' above {g:.2f})' if g > t else ')'))
-          for a,n,t,g in zip(pred.post['min_area'], pred.class_names, pred.post['thresh'], gates(pred.post))]
+    ma = [gr.Slider(0, top, value=a, step=10, label=area_label(n, t, g))
+          for a,n,t,g in zip(pred.post['min_area'], pred.class_names, pred.post['thresh'], pred.post['top_thresh'])]
     return th,ma
 
 # %% ../nbs/12_app.ipynb #24afb672
@@ -261,6 +267,8 @@ def build_app(models:list, # model files (.safetensors) or .onnx files
                 return (*upload(str(folder/evt.row_value[0]), *vals), gr.Tabs(selected='prediction'))
             v[3].select(open_row, [*th, *ma], [*shown, tabs], api_name=False)
         for s in th + ma: s.release(show, [state, *th, *ma], [overlay, table, rles, hidden, true_img], api_name=False)
+        for s,m,n,g in zip(th, ma, names, pred.post['top_thresh']): # the area's label follows its threshold
+            s.release(lambda t, n=n, g=g: gr.Slider(label=area_label(n, t, g)), s, m, api_name=False)
         api_in,api_out = gr.File(visible=False),gr.JSON(visible=False)
         gr.Button(visible=False).click(rle_api, api_in, api_out, api_name='rle')
     demo.pred = pred
