@@ -125,7 +125,8 @@ MIN_SIDE = 64 # pixels the shorter side keeps, whatever the speed
 EPOCHS = (3, 40)
 # random weights on a small dataset (under `LARGE` training images) want at least this many epochs, as estimated (a run
 # holds 3/4 to 9/10 of the estimate): pixels are traded for them, down to the harder floor. Magnetic tiles, float32 on
-# AVX2, 15 min from scratch: 31 epochs at 202 px learned nothing (0.8429, 0.8381); 44-52 at 154 px 0.8563, 0.8580, 0.8446
+# AVX2, 15 min from scratch: 31 epochs at 202 px learned nothing (0.8429, 0.8381); 44-52 epochs at 154 px scored
+# 0.8563, 0.8580 and 0.8446 (all-empty 0.8429)
 EPOCHS_SCRATCH = 60
 RARE = 0.25 # a class on fewer images than this share is rare
 SMALL = 0.01 # a defect smaller than this share of the training crop is small
