@@ -186,16 +186,16 @@ def default_crop(shape:tuple, # (H, W) of the images
     "The training crop that follows the data: the largest multiple of 32 inside the (resized) image, up to `most`"
     return tuple(max(32, min(m, floor32(s))) for s,m in zip(scaled_size(shape, scale), most))
 
-def _epochs_fit(fp, mach, minutes, s, start, n_folds):
-    "Epochs a budget buys at final scale `s` (and progressive start `start`): measured seconds per megapixel x crops"
-    n = fp['images']*(1 - 1/n_folds)
+def _epochs_fit(fp, mach, minutes, s, start, n):
+    "Epochs of `n` training images a budget buys at final scale `s` (and progressive start `start`)"
+    # the machine's measured seconds per megapixel of training x the crops' megapixels
     cost = lambda x: n*np.prod(default_crop(fp['typical'], x))/1e6*mach['speed']
     t = minutes*60*(1 - VALID_SHARE)
     return t/cost(s) if start is None else t/2/cost(start) + t/2/cost(s)
 
 # %% ../nbs/03b_recipe.ipynb #57ef72db
-def _plan_scale(p, fp, mach, minutes, resize, n_folds, pretrained)->tuple:
-    "Decide the scale and the progressive start of plan `p`: (scale, start)"
+def _plan_scale(p, fp, mach, minutes, resize, n_train, pretrained)->tuple:
+    "Decide the scale and the progressive start of plan `p` for `n_train` training images: (scale, start)"
     gpu,short = mach['device'] == 'cuda',min(fp['typical'])
     # the scale: what a CPU budget buys is pixels; the thinnest defects must stay visible
     thin = [(c['thickness_q10'], c) for c in fp['classes'] if c['thickness_q10']]
@@ -215,9 +215,9 @@ def _plan_scale(p, fp, mach, minutes, resize, n_folds, pretrained)->tuple:
         st = max(x*SIDES[0]/SIDES[1], SIDES[0]/short)
         return None if gpu or resize is not None or st >= x else round(st, 4)
     if minutes and mach.get('speed') and 'scale' not in p.given:
-        e = _epochs_fit(fp, mach, minutes, s, prog(s), n_folds)
+        e = _epochs_fit(fp, mach, minutes, s, prog(s), n_train)
         lo,hi = EPOCHS
-        passes = not pretrained and fp['images']*(1 - 1/n_folds) < LARGE # random weights, a small dataset
+        passes = not pretrained and n_train < LARGE # random weights, a small dataset
         want = EPOCHS_SCRATCH if passes else lo
         # a slow machine may trade pixels below the defects' floor, down to a harder one
         hard = min(1., max(MIN_SIDE/short, MIN_DEFECT_TRADED/t10 if t10 else 0))
@@ -327,12 +327,12 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
     if gpu: p.decide('precision', 'fp16', "a CUDA GPU: mixed precision")
     elif mach.get('bf16'): p.decide('precision', 'bf16', "this CPU does bfloat16 natively")
     else: p.decide('precision', 'fp32', "no native bfloat16 on this CPU: it would be slower than float32")
-    s,start = _plan_scale(p, fp, mach, minutes, resize, n_folds, pretrained)
+    n_train = fp['images']*(1 - 1/n_folds) # the images a fold trains on
+    s,start = _plan_scale(p, fp, mach, minutes, resize, n_train, pretrained)
     p.decide('progressive_share', 0.5, "half of the training time at the starting scale")
     crop = default_crop(resize or fp['typical'], s)
     p.decide('crop', crop, "the largest multiple of 32 inside the typical image at this scale, at most 256x512")
-    n_train = int(fp['images']*(1 - 1/n_folds))
-    _plan_batch(p, n_train, mach, gpu)
+    _plan_batch(p, int(n_train), mach, gpu)
     _plan_sampling(p, fp, crop, s)
     p.decide('channels', 3, "the images are grey (R=G=B): 3 channels all the same, as pretrained encoders expect "
              "(--channels 1 reads them as one)" if fp.get('grey') else "colour images" if fp.get('grey') is False
@@ -349,7 +349,7 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
     if minutes: ep,rule = None,f"as many as the {minutes:g}-minute budget holds, measured while training"
     else: ep,rule = EPOCHS_NO_BUDGET,f"no budget given: {EPOCHS_NO_BUDGET}"
     if minutes and mach.get('speed'):
-        rule += f" (about {_epochs_fit(fp, mach, minutes, s, start, n_folds):.0f} at the measured speed)"
+        rule += f" (about {_epochs_fit(fp, mach, minutes, s, start, n_train):.0f} at the measured speed)"
     p.decide('epochs', ep, rule)
     p.decide('validate', VALIDATED if minutes else None,
              f"the epochs ending in the last {VALIDATED:.0%} of the budget, and the last one: a one-cycle run's best "
