@@ -201,9 +201,10 @@ def _epochs_fit(fp, mach, minutes, s, start, n, share=SHARES[1]):
     return t/cost(s) if start is None else t*share/cost(start) + t*(1 - share)/cost(s)
 
 def _plan_share(p, fp, mach, minutes, s, start, n_train):
-    "Decide the share of the training time plan `p` spends at its starting scale"
+    "Decide the share of the training time plan `p` spends at its starting scale `start` (None: no share)"
+    if start is None: return p.decide('progressive_share', None, "none: no starting scale")
     h,rule = SHARES[1],"half of the training time at the starting scale"
-    if start is not None and minutes and mach.get('speed'):
+    if minutes and mach.get('speed'):
         final = _epochs_fit(fp, mach, minutes, s, None, n_train)*(1 - h) # epochs at the final scale
         if final < FINAL_EPOCHS:
             h = max(SHARES[0], math.floor((1 - FINAL_EPOCHS*(1 - h)/final)*100)/100)
@@ -347,6 +348,7 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
     else: p.decide('precision', 'fp32', "no native bfloat16 on this CPU: it would be slower than float32")
     n_train = fp['images']*(1 - 1/n_folds) # the images a fold trains on
     s,start = _plan_scale(p, fp, mach, minutes, resize, n_train, pretrained)
+    start = p['progressive'] # the run's starting scale: the plan's, or the one the user gave
     _plan_share(p, fp, mach, minutes, s, start, n_train)
     crop = default_crop(resize or fp['typical'], s)
     p.decide('crop', crop, "the largest multiple of 32 inside the typical image at this scale, at most 256x512")
