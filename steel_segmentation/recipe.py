@@ -213,8 +213,8 @@ def _plan_share(p, fp, mach, minutes, s, start, n_train):
     p.decide('progressive_share', h, rule)
 
 # %% ../nbs/03b_recipe.ipynb #57ef72db
-def _plan_scale(p, fp, mach, minutes, resize, n_train, pretrained)->tuple:
-    "Decide the scale and the progressive start of plan `p` for `n_train` training images: (scale, start)"
+def _plan_scale(p, fp, mach, minutes, resize, n_train, pretrained)->float:
+    "Decide the scale and the progressive start of plan `p` for `n_train` training images: the scale"
     gpu,short = mach['device'] == 'cuda',min(fp['typical'])
     # the scale: what a CPU budget buys is pixels; the thinnest defects must stay visible
     thin = [(c['thickness_q10'], c) for c in fp['classes'] if c['thickness_q10']]
@@ -259,7 +259,7 @@ def _plan_scale(p, fp, mach, minutes, resize, n_train, pretrained)->tuple:
              "none: full scale from the start" if start is None else
              f"start at the shorter side {round(short*start)} px ({SIDES[0]}/{SIDES[1]} of the final one, at least "
              f"{SIDES[0]} px): early epochs learn shapes cheaply")
-    return s,start
+    return s
 
 # %% ../nbs/03b_recipe.ipynb #b04dec35
 def _plan_sampling(p, fp, crop, s):
@@ -347,7 +347,7 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
     elif mach.get('bf16'): p.decide('precision', 'bf16', "this CPU does bfloat16 natively")
     else: p.decide('precision', 'fp32', "no native bfloat16 on this CPU: it would be slower than float32")
     n_train = fp['images']*(1 - 1/n_folds) # the images a fold trains on
-    s,start = _plan_scale(p, fp, mach, minutes, resize, n_train, pretrained)
+    s = _plan_scale(p, fp, mach, minutes, resize, n_train, pretrained)
     start = p['progressive'] # the run's starting scale: the plan's, or the one the user gave
     _plan_share(p, fp, mach, minutes, s, start, n_train)
     crop = default_crop(resize or fp['typical'], s)
