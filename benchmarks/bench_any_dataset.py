@@ -5,7 +5,7 @@ Usage: python benchmarks/bench_any_dataset.py [--minutes 15] [--data ../shared/d
 
 1. `steel-import` reads the class folders (a binary mask beside each image, MT_Free as the defect-free folder) into
    the Kaggle layout with a seeded, class-stratified 20% test split; the test images are never seen by training or tuning.
-2. Two runs at the same time, one thread each, the same training budget, U-Net/resnet18 from scratch:
+2. Two runs at the same time, one thread each, the same training budget, from scratch (`--no-pretrained`):
    - project: `steel-train --minutes M` with every other option from its plan (printed in project.log), then
      `steel-tune` and `steel-submit` with their defaults;
    - reference: benchmarks/reference_unet.py (the plain PyTorch script of bench_quality.py).

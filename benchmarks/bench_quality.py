@@ -6,8 +6,9 @@ Usage: python benchmarks/bench_quality.py [--minutes 15] [--data ../shared/data/
 1. `steel-import` turns NEU-Seg (images + class-index masks) into the Kaggle layout with a seeded, class-stratified
    test split (20%): the test images are never seen by training or tuning.
 2. Both sides run at the same time, one thread each (OMP_NUM_THREADS=1), with the same training budget:
-   - project: `steel-train --minutes M` (U-Net/resnet18 from scratch, every other option at its default),
-     then `steel-tune` on the run's validation images and `steel-submit`, all with their defaults;
+   - project: `steel-train --no-pretrained --minutes M` (a U-Net from scratch, every other option at its default:
+     the plan's encoder, RegNetX-400MF on a CPU), then `steel-tune` on the run's validation images and
+     `steel-submit`, all with their defaults;
    - reference: benchmarks/reference_unet.py (smp U-Net/resnet18, BCE+Dice, Adam, flips, 128px downscaled input,
      trained until the budget runs out, threshold 0.5, no tuning, no TTA).
 3. Both submissions are scored with the Kaggle Dice against the test truth, next to the all-empty baseline.
@@ -37,8 +38,8 @@ def run(cmd, log, env):
 def project(data, work, minutes, env, name='project', train_args=(), tune_args=(), submit_args=()):
     log, run_dir, sub = work/f'{name}.log', work/f'{name}_run', work/f'{name}.csv'
     model = run_dir/'model.safetensors'
-    t_train = run(['steel-train', '--data', data, '--encoder', 'resnet18', '--no-pretrained', '--minutes', minutes,
-                   '--out', run_dir, *train_args], log, env)
+    t_train = run(['steel-train', '--data', data, '--no-pretrained', '--minutes', minutes, '--out', run_dir, *train_args],
+                  log, env)
     # the same model before tuning (threshold 0.5, no TTA), to show what the tuning adds; not counted in the total
     run(['steel-submit', '--data', data, '--models', model, '--tta', 'none', '--out', work/f'{name}_untuned.csv'], log, env)
     t_tune = run(['steel-tune', '--data', data, '--models', model, *tune_args], log, env)

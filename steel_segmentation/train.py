@@ -140,7 +140,7 @@ def _check_options(o)->None:
         if o.loss is not None:
             try: get_loss(o.loss, mode=o.mode)
             except ValueError as e: raise ValueError(f"loss {o.loss} with mode {o.mode}: {e}") from None
-    check_encoder(o.encoder)
+    if o.encoder is not None: check_encoder(o.encoder)
     check_fit(o.epochs, o.minutes, o.schedule or 'one_cycle', o.lr)
     if o.epochs is not None and o.minutes is not None:
         raise ValueError("epochs and minutes contradict each other: give one")
@@ -220,8 +220,8 @@ def plan_run(o, # the options of `train_folds`
     if o.minutes and mach['device'] == 'cpu': # the speed of this machine on this model, at the planned crop
         n = len(classes(labels))
         ch,c = p['channels'],tuple(p['crop'])
-        m = create_model(o.arch, o.encoder, n, ch, False, None, o.mode, **model_options(o, p['decoder'])) \
-            if o.task == 'seg' else create_classifier(o.encoder, n, ch, False)
+        m = create_model(o.arch, p['encoder'], n, ch, False, None, o.mode, **model_options(o, p['decoder'])) \
+            if o.task == 'seg' else create_classifier(p['encoder'], n, ch, False)
         with torch.random.fork_rng(): mach['speed'] = train_speed(m, c, min(p['bs'], 8), ch, p['precision'] == 'bf16')
         p = make_plan(fp, mach, **kw)
     return p
@@ -233,14 +233,15 @@ def _plan_run(o)->SimpleNamespace:
     from steel_segmentation.files import check_writable, check_folder
     from steel_segmentation.data import load_dataset
     from steel_segmentation.models import create_model, create_classifier
-    from steel_segmentation.recipe import PLANNED, fingerprint_table
+    from steel_segmentation.recipe import PLANNED, fingerprint_table, default_encoder
     _check_options(o)
     o.data = check_folder(o.data)
     if not o.plan:
         o.out = check_writable(o.out, folder=True, what='the output folder')
         ks,dirs,done = _fold_dirs(o)
     if o.pretrained and o.encoder_weights is None and not o.plan: # an offline machine fails now, not after every image
-        create_model(o.arch, o.encoder, 1) if o.task == 'seg' else create_classifier(o.encoder, 1)
+        enc = o.encoder or default_encoder(o.task, o.arch)[0] # the plan's encoder with ImageNet weights, known now
+        create_model(o.arch, enc, 1) if o.task == 'seg' else create_classifier(enc, 1)
     # read (and checked) once: the plan, the folds and every fold's DataLoaders come from this table
     labels = load_dataset(o.data, o.csv, o.img_dir, o.n_classes, o.classes, o.check, progress=not rank_distrib())
     p = plan_run(o, labels)
@@ -302,7 +303,9 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                 folds=0, # validation fold, a list of them, or 'all'
                 task:str='seg', # seg (segmentation model) or cls (defect classifier)
                 arch:str='unet', # smp architecture: unet, fpn, unetplusplus, deeplabv3plus, linknet, pspnet, ...
-                encoder:str='resnet34', # smp encoder
+                # smp encoder, or 'tu-<timm model>' (default: the plan's: resnet34 with ImageNet weights; a U-Net from
+                # random weights on a CPU gets tu-regnetx_004 in float32, resnet18 with bfloat16)
+                encoder:str=None,
                 mode:str='multilabel', # multilabel (sigmoid per class) or softmax (background + classes)
                 loss:str=None, # bce, dice, bce_dice, focal, tversky, lovasz, ce, ce_dice (default: the plan's)
                 epochs:int=None, # epochs (default: the plan's, 10, unless minutes)

@@ -43,12 +43,13 @@ def magnetic():
 
 @pytest.fixture(scope='session')
 def trained(tmp_path_factory):
-    "A small U-Net trained by `steel-train` on a synthetic sample: (folder, data, model file), shared by the export and app tests"
+    """A small U-Net trained by `steel-train` from scratch in float32 (the plan's encoder then: RegNetX-400MF) on a
+    synthetic sample: (folder, data, model file), shared by the export and app tests"""
     import subprocess
     from steel_segmentation.sample import make_sample
     d = tmp_path_factory.mktemp('trained')
     data = make_sample(d/'data', 16, 10, (64, 320), progress=False)
-    r = subprocess.run(['steel-train', '--data', str(data), '--out', str(d/'run'), '--epochs', '2', '--bs', '8', '--encoder', 'resnet18',
-                        '--no-pretrained', '--no-check'], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    r = subprocess.run(['steel-train', '--data', str(data), '--out', str(d/'run'), '--epochs', '2', '--bs', '8', '--no-pretrained',
+                        '--precision', 'fp32', '--no-check'], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-3000:]
     return d, data, d/'run'/'model.safetensors'

@@ -285,7 +285,7 @@ def train_refusals(data, tmp_path_factory):
     (base/'file').write_text('mine')
     cases['out_file'] = (lambda: train(data, base/'file'), base/'file')
     cases['resume'] = (lambda: train(data, base/'resume', '--resume'), None)
-    cases['offline'] = (lambda: run('steel-train', '--data', data, '--encoder', 'resnet18', '--epochs', '1', '--out', base/'offline'), None)
+    cases['offline'] = (lambda: run('steel-train', '--data', data, '--epochs', '1', '--out', base/'offline'), None) # the plan's encoder
     before = {k: snapshot(base/k) for k in ('class_list', 'class_count', 'crafted', 'damaged')}
     before['data'] = snapshot(data)
     with ThreadPoolExecutor(4) as ex: futs = {k: ex.submit(f) for k,(f,_) in cases.items()}
@@ -344,7 +344,7 @@ def test_train_resume_without_checkpoint(data, train_refusals):
 
 def test_train_offline_pretrained(data, train_refusals):
     r = train_refusals[0]['offline'][0]
-    refused(r, 'could not download ImageNet weights', '--no-pretrained', '--encoder-weights')
+    refused(r, "could not download ImageNet weights for encoder 'resnet34'", '--no-pretrained', '--encoder-weights')
     assert 'Retrying' not in r.stderr
     assert not (train_refusals[1]/'offline').exists()
     assert snapshot(data) == train_refusals[2]['data']

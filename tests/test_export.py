@@ -32,7 +32,7 @@ def test_export_then_submit_agrees(trained, tmp_path):
     cfg, src = onnx_config(onnx), read_config(model)
     for k in ('classes', 'in_channels', 'stats', 'mode', 'post', 'scale', 'valid_images'):
         assert cfg.get(k) == src.get(k), k
-    assert cfg['members'][0]['encoder'] == 'resnet18' and cfg['inputs']['image'].startswith('uint8')
+    assert cfg['members'][0]['encoder'] == 'tu-regnetx_004' and cfg['inputs']['image'].startswith('uint8')
     subs = {}
     for name, m in (('torch', model), ('onnx', onnx)):
         subs[name] = tmp_path/f'{name}.csv'
