@@ -140,7 +140,8 @@ SHARES = (0.25, 0.5) # of the training time at the starting scale: (the least, t
 # resnet18's (160 px crops, the half decoder, one thread, AVX2), so the budget holds twice the epochs, which random
 # weights need more than width: 15 min side by side, NEU-Seg 0.9104 against 0.9045 on test, magnetic tiles 0.8649
 # against 0.8409 (all-empty 0.8429). With bfloat16 resnet18 already gets 13 epochs of NEU-Seg (RegNetX's step 1.8x
-# faster, 21): 0.9150 against 0.9107, magnetic tiles 0.8630 against 0.8638
+# faster, 21): 0.9150 against 0.9107, magnetic tiles 0.8630 against 0.8638. A wider one in float32, RegNetX-600MF
+# (a step 1.3x RegNetX-400MF's), held 12 epochs of NEU-Seg to 14: 0.9022 against 0.9107 beside it
 ENCODERS = {'pretrained': 'resnet34', 'fp32': 'tu-regnetx_004', 'bf16': 'resnet18'}
 RARE = 0.25 # a class on fewer images than this share is rare
 SMALL = 0.01 # a defect smaller than this share of the training crop is small
