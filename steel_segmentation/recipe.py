@@ -140,9 +140,11 @@ SHARES = (0.25, 0.5) # of the training time at the starting scale: (the least, t
 # resnet18's (160 px crops, the half decoder, one thread, AVX2), so the budget holds twice the epochs, which random
 # weights need more than width: 15 min side by side, NEU-Seg 0.9104 against 0.9045 on test, magnetic tiles 0.8649
 # against 0.8409 (all-empty 0.8429). With bfloat16 resnet18 already gets 13 epochs of NEU-Seg (RegNetX's step 1.8x
-# faster, 21): 0.9150 against 0.9107, magnetic tiles 0.8630 against 0.8638. A wider one in float32, RegNetX-600MF
-# (a step 1.3x RegNetX-400MF's), held 12 epochs of NEU-Seg to 14: 0.9022 against 0.9107 beside it
-ENCODERS = {'pretrained': 'resnet34', 'fp32': 'tu-regnetx_004', 'bf16': 'resnet18'}
+# faster, 21): 0.9150 against 0.9107. A small dataset (under `LARGE` training images) wants passes in bfloat16 too:
+# resnet18 on the magnetic tiles scored 0.8327-0.8688 in 13 runs (mean 0.860, two at or under all-empty), RegNetX
+# 0.8566-0.8719 in 6 (mean 0.865, one in bfloat16: 0.8638). A wider one in float32, RegNetX-600MF (a step 1.3x
+# RegNetX-400MF's), held 12 epochs of NEU-Seg to 14: 0.9022 against 0.9107 beside it
+ENCODERS = {'pretrained': 'resnet34', 'fast': 'tu-regnetx_004', 'wide': 'resnet18'}
 RARE = 0.25 # a class on fewer images than this share is rare
 SMALL = 0.01 # a defect smaller than this share of the training crop is small
 IMBALANCE = 3. # the most common class on this many times the images of the rarest: balanced sampling
@@ -312,17 +314,22 @@ def default_encoder(task:str='seg', # seg or cls
                     arch:str='unet', # smp architecture of a segmentation model
                     pretrained:bool=True, # ImageNet weights (or a weights file) for the encoder
                     precision:str='fp32', # of a CPU's run, fp32 or bf16 (fp16: a GPU's)
+                    n_train:int=None, # training images (None: many)
                    )->tuple: # (encoder, the rule that chose it)
     "The encoder of a run that names none, and why"
     res = ENCODERS['pretrained']
     if pretrained: return res, "ImageNet weights: resnet34"
     if task != 'seg': return res, "the classifier: resnet34"
-    if precision not in ENCODERS: return res, "a GPU: resnet34"
+    if precision not in ('fp32', 'bf16'): return res, "a GPU: resnet34"
     if not unet_like(arch): return res, f"{arch}: resnet34 (the CPU's encoders are chosen for a U-Net only)"
+    if precision == 'bf16' and (n_train is None or n_train >= LARGE):
+        return ENCODERS['wide'], (f"random weights on a CPU with bfloat16, {LARGE} training images or more: resnet18, "
+                                  "13 epochs of NEU-Seg in 15 min (a faster, narrower encoder's 21 did less well)")
     if precision == 'bf16':
-        return ENCODERS['bf16'], ("random weights on a CPU with bfloat16: resnet18, 13 epochs of NEU-Seg in 15 min "
-                                  "(a faster, narrower encoder's 21 did less well)")
-    return ENCODERS['fp32'], ("random weights on a CPU in float32: RegNetX-400MF, a training step 2.2x faster than "
+        return ENCODERS['fast'], (f"random weights on a CPU with bfloat16, under {LARGE} training images: "
+                                  "RegNetX-400MF, a training step 1.8x faster than resnet18's: the passes a small "
+                                  "dataset needs")
+    return ENCODERS['fast'], ("random weights on a CPU in float32: RegNetX-400MF, a training step 2.2x faster than "
                               "resnet18's at the same pixels: twice the epochs in a budget")
 
 def _plan_decoder(p, task, arch, gpu):
@@ -371,8 +378,8 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
     if gpu: p.decide('precision', 'fp16', "a CUDA GPU: mixed precision")
     elif mach.get('bf16'): p.decide('precision', 'bf16', "this CPU does bfloat16 natively")
     else: p.decide('precision', 'fp32', "no native bfloat16 on this CPU: it would be slower than float32")
-    p.decide('encoder', *default_encoder(task, arch, pretrained, 'fp16' if gpu else p['precision']))
     n_train = fp['images']*(1 - 1/n_folds) # the images a fold trains on
+    p.decide('encoder', *default_encoder(task, arch, pretrained, 'fp16' if gpu else p['precision'], n_train))
     s = _plan_scale(p, fp, mach, minutes, resize, n_train, pretrained)
     start = p['progressive'] # the run's starting scale: the plan's, or the one the user gave
     _plan_share(p, fp, mach, minutes, s, start, n_train)
