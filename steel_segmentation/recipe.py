@@ -142,7 +142,7 @@ SHARES = (0.25, 0.5) # of the training time at the starting scale: (the least, t
 # against 0.8409 (all-empty 0.8429). With bfloat16 resnet18 already gets 13 epochs of NEU-Seg (RegNetX's step 1.8x
 # faster, 21): 0.9150 against 0.9107. A small dataset (under `LARGE` training images) wants passes in bfloat16 too:
 # resnet18 on the magnetic tiles scored 0.8327-0.8688 in 13 runs (mean 0.860, two at or under all-empty), RegNetX
-# 0.8566-0.8719 in 6 (mean 0.865, one in bfloat16: 0.8638). A wider one in float32, RegNetX-600MF (a step 1.3x
+# 0.8560-0.8719 in 8 (mean 0.864, three in bfloat16). A wider one in float32, RegNetX-600MF (a step 1.3x
 # RegNetX-400MF's), held 12 epochs of NEU-Seg to 14: 0.9022 against 0.9107 beside it
 ENCODERS = {'pretrained': 'resnet34', 'fast': 'tu-regnetx_004', 'wide': 'resnet18'}
 RARE = 0.25 # a class on fewer images than this share is rare
@@ -314,7 +314,7 @@ def default_encoder(task:str='seg', # seg or cls
                     arch:str='unet', # smp architecture of a segmentation model
                     pretrained:bool=True, # ImageNet weights (or a weights file) for the encoder
                     precision:str='fp32', # of a CPU's run, fp32 or bf16 (fp16: a GPU's)
-                    n_train:int=None, # training images (None: many)
+                    n_train:float=math.inf, # training images
                    )->tuple: # (encoder, the rule that chose it)
     "The encoder of a run that names none, and why"
     res = ENCODERS['pretrained']
@@ -322,15 +322,13 @@ def default_encoder(task:str='seg', # seg or cls
     if task != 'seg': return res, "the classifier: resnet34"
     if precision not in ('fp32', 'bf16'): return res, "a GPU: resnet34"
     if not unet_like(arch): return res, f"{arch}: resnet34 (the CPU's encoders are chosen for a U-Net only)"
-    if precision == 'bf16' and (n_train is None or n_train >= LARGE):
+    if precision == 'bf16' and n_train >= LARGE:
         return ENCODERS['wide'], (f"random weights on a CPU with bfloat16, {LARGE} training images or more: resnet18, "
                                   "13 epochs of NEU-Seg in 15 min (a faster, narrower encoder's 21 did less well)")
-    if precision == 'bf16':
-        return ENCODERS['fast'], (f"random weights on a CPU with bfloat16, under {LARGE} training images: "
-                                  "RegNetX-400MF, a training step 1.8x faster than resnet18's: the passes a small "
-                                  "dataset needs")
     return ENCODERS['fast'], ("random weights on a CPU in float32: RegNetX-400MF, a training step 2.2x faster than "
-                              "resnet18's at the same pixels: twice the epochs in a budget")
+                              "resnet18's at the same pixels: twice the epochs in a budget" if precision == 'fp32' else
+                              f"random weights on a CPU with bfloat16, under {LARGE} training images: RegNetX-400MF, "
+                              "a training step 1.8x faster than resnet18's: the passes a small dataset needs")
 
 def _plan_decoder(p, task, arch, gpu):
     "Decide the decoder's widths of plan `p`"
