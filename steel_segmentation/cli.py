@@ -208,6 +208,7 @@ def steel_tune(
     label_threshs:str='0.3 0.4 0.5 0.6 0.7', # candidate classifier thresholds
     mix:str=None, # score mix: 'lb' (Severstal's public leaderboard), or empty, positive pairs per class (default: lb)
     min_gain:float=2., # pairs' worth of Dice a setting must gain to replace predicting nothing or the one before
+    images:str='auto', # tune on: valid (validation images), all (training ones too), auto (all under 1,000 images)
     bs:int=8, # images per batch
     workers:int=0, # image-reading worker processes
     device:str='cpu', # torch device
@@ -223,7 +224,7 @@ def steel_tune(
         mix = mix if mix is None or str(mix).lower() == 'lb' else _floats(mix, '--mix')
         r = tune(load_predictor(models, classifier, tta, None, device, threads), data, _floats(threshs, '--threshs'),
                  min_areas and _floats(min_areas, '--min-areas'), _floats(label_threshs, '--label-threshs'), mix, out,
-                 bs, workers, csv, img_dir, min_gain=min_gain)
+                 bs, workers, csv, img_dir, min_gain=min_gain, images=images)
         print(tune_report(r))
         for o in r['files']: print(o)
     return r['post']

@@ -112,8 +112,9 @@ def plan_epochs(learn:Learner, # the learner, before its run
     epochs = 1
     while cost(epochs + 1, frac) <= left: epochs += 1
     if cost(1, frac) > left:
-        warnings.warn(f"an epoch takes about {cost(1, frac)/60:.1f} min, more than the {left/60:.1f} min left of the "
-                      f"budget: one epoch will run over it (a smaller --scale or fewer images make epochs shorter)")
+        warnings.warn(f"an epoch takes about {cost(1, frac)/60:.1f} min, more than the {max(left, 0)/60:.1f} min left "
+                      f"of the budget: one epoch will run over it (a smaller --scale or fewer images make epochs "
+                      f"shorter)")
     elif stages:
         # whole epochs rarely fill the budget: the time left over goes to the last stage, the one at the final scale
         def last(g): return np.concatenate([frac[:-1]*(1 - g)/frac[:-1].sum(), [g]])

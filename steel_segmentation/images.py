@@ -62,6 +62,13 @@ def _bomb(e, fn):
                           if n else f"{fn}: {e}")
 
 # %% ../nbs/00c_images.ipynb #f982a145
+def _eight_bits(im:Image.Image)->Image.Image:
+    """A 16-bit grey image (or 32-bit integer) as 8 bits, its values scaled from 0..65535 (PIL's own conversion clips
+    everything above 255 to white)"""
+    a = np.asarray(im)
+    if im.mode == 'I' and a.max(initial=0) <= 255: return Image.fromarray(a.clip(0).astype(np.uint8), 'L')
+    return Image.fromarray((a.clip(0, 65535)/257).round().astype(np.uint8), 'L')
+
 def open_image(fn, # path of the image file (any format PIL reads, whatever its extension)
                mode:str='RGB', # PIL mode to convert to: 'RGB' (3 channels) or 'L' (grey); None keeps the file's
               )->Image.Image:
@@ -74,6 +81,7 @@ def open_image(fn, # path of the image file (any format PIL reads, whatever its 
             with Image.open(fn) as im:
                 _pil_size(im, fn)
                 im.load()
+                if mode is not None and im.mode.startswith('I'): im = _eight_bits(im)
                 return im.convert(mode) if mode is not None and im.mode != mode else im.copy()
     except Image.DecompressionBombError as e: raise _bomb(e, fn) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:

@@ -52,6 +52,11 @@ def _stem(name:str)->str:
         if s.lower().endswith(suf) and len(s) > len(suf): return s[:-len(suf)]
     return s
 
+def _lossy(where, names):
+    "An error for masks saved as JPEG (`names`): their edges and values blur"
+    if names: raise ValueError(f"{where}: {len(names)} mask(s) saved as JPEG, e.g. {listing(names, 3)}: masks must be "
+                               f"lossless (PNG, BMP or TIFF): JPEG blurs their edges and values; export them as PNG")
+
 def _files(folder, exts):
     return sorted(
         o.name
@@ -65,6 +70,7 @@ def mask_pairs(img_dir, # folder of images
     "Match the images of `img_dir` with the masks of `mask_dir` by stem"
     img_dir,mask_dir = Path(img_dir),Path(mask_dir)
     imgs,msks = _files(img_dir, IMG_EXTS),_files(mask_dir, MASK_EXTS)
+    _lossy(mask_dir, [o for o in _files(mask_dir, IMG_EXTS) if o not in msks])
     by_stem = {}
     for o in imgs: by_stem.setdefault(Path(o).stem, []).append(o)
     twice = [v for v in by_stem.values() if len(v) > 1]
@@ -99,6 +105,8 @@ def _layout(src, images, masks):
 
 def _binary(a): return a > (127 if a.max(initial=0) > 1 else 0)
 
+def _only_255(a): return a.dtype == np.uint8 and a.max(initial=0) == 255 and not ((a != 0) & (a != 255)).any()
+
 # %% ../nbs/01b_importer.ipynb #8817eb70
 def _names(classes):
     if classes is None: return None
@@ -120,7 +128,8 @@ def _index_values(a:np.ndarray, # a class-index mask
     if vals.min(initial=0) < 0: return None,f"{fn.name} has negative values"
     hi = vals[vals > len(names)] if names else vals[vals == 255]
     if not len(hi): return vals,None
-    why = " (255 is the 'ignore' value of some tools: relabel those pixels)" if 255 in hi else ''
+    why = (" (255 is the 'ignore' value of some tools: relabel those pixels; a binary mask of one class holds 0 and "
+           "255 only)" if 255 in hi else '')
     return None,(f"{fn.name} has value(s) {', '.join(map(str, hi.tolist()))} beyond the {len(names) if names else 254} "
                  f"classes{why}")
 
@@ -156,9 +165,8 @@ def scan_masks(src, # folder with an image folder and a mask folder
         per = [mask_pairs(img_dir, mask_dir/n) for n in names]
         found = {k: {c: p[k] for c,p in enumerate(per, 1)} for k in per[0]}
     if not found: raise FileNotFoundError(f"{img_dir}: no images (looked for {', '.join(IMG_EXTS)})")
-    rows,sizes,probs,top = [],{},[],0
-    it = report_progress(found.items(), total=len(found), what='reading masks', show=progress)
-    for img,ms in it:
+    rows,sizes,probs,top,flat = [],{},[],0,[]
+    for img,ms in report_progress(found.items(), total=len(found), what='reading masks', show=progress):
         try: sizes[img] = image_size(img_dir/img)
         except (OSError, ValueError) as e: probs.append(str(e)); continue
         rles = {}
@@ -171,14 +179,20 @@ def scan_masks(src, # folder with an image folder and a mask folder
                 probs.append(f"{fn.name} is {a.shape[0]}x{a.shape[1]} but its image {img} is "
                              f"{sizes[img][0]}x{sizes[img][1]}"); continue
             if layout == 'binary': rles[c] = mask2rle(_binary(a)); continue
+            if _only_255(a): flat.append(fn.name); rles[1] = mask2rle(a == 255); continue # a binary mask of one class
             vals,why = _index_values(a, fn, names)
             if why: probs.append(why); continue
             top = max(top, int(vals.max(initial=0)))
             for v in vals[vals > 0]: rles[int(v)] = mask2rle(a == v)
         rows.append((img, rles))
+    k = max(top, len(names or ()))
+    probs += [f"{o} holds 0 and 255 only (a binary mask) among class-index masks of {k} classes: write its class's "
+              f"index instead of 255, or give each class a folder of binary masks (masks/<class name>/)"
+              for o in flat if k > 1]
     _problems(src, probs)
     if names is None: names = default_names(max(top, 1))
-    return _table(rows, names, sizes, {img: str(img_dir/img) for img in sizes}, layout=layout, src=str(src))
+    return _table(rows, names, sizes, {img: str(img_dir/img) for img in sizes}, layout=layout, src=str(src),
+                  **({'binary255': len(flat)} if flat else {}))
 
 # %% ../nbs/01b_importer.ipynb #8e0952bc
 def _table(rows, names, sizes, sources, **attrs):
@@ -223,6 +237,9 @@ def class_folder_pairs(d, # one class folder (images and masks at any depth belo
     in a masks folder"""
     d = Path(d)
     files = list(_walk(d))
+    stems = Counter(p.stem for p in files)
+    _lossy(d, sorted(str(p.relative_to(d)) for p in files if p.suffix.lower() in ('.jpg', '.jpeg')
+                     and _stem(p.name) != p.stem and stems[_stem(p.name)]))
     twins = Counter((p.parent, p.stem) for p in files)
     imgs,masks,how = {},{},Counter()
     for p in files:
@@ -324,6 +341,7 @@ def import_report(labels:pd.DataFrame)->str:
     where = {'index': 'class-index masks', 'binary': 'one binary mask per class',
              'folders': 'one folder per class, a binary mask (> 127) per image'}.get(a.get('layout'), a.get('layout'))
     if a.get('conventions'): where += ' (masks ' + '; '.join(f"{k}: {v:,}" for k,v in a['conventions'].items()) + ')'
+    if a.get('binary255'): where += f" ({a['binary255']:,} hold 0 and 255 only: binary masks, read as class 1)"
     sizes = Counter(map(tuple, image_shapes(labels))) if len(labels) else Counter()
     if len(sizes) <= 1: sz = 'of {}x{}'.format(*a['shape']) if a.get('shape') else ''
     else:

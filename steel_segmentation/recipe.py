@@ -253,7 +253,8 @@ def _plan_scale(p, fp, mach, minutes, resize, n_train, pretrained)->float:
         if e < want and s > hard:
             s2 = max(hard, s*math.sqrt(e/want))
             rule += (f"; lowered from {s:.3g}: only {e:.1f} epochs of {minutes:g} min fit there on this machine (< "
-                     f"{want}" + (": random weights on a small dataset learn from passes" if passes else "") + ")")
+                     f"{want}" + (": random weights on a small dataset learn from passes" if passes else "") + ")"
+                     + (f"; the thinnest tenth of class {tc['class']}'s defects keep {t10*s2:.1f} px" if t10 else ""))
             s = s2
         elif e > hi and s < 1 and not pretrained: # (a GPU is at full size already)
             rule += f"; kept: {e:.0f} epochs of {minutes:g} min fit, and random weights learn from passes, not pixels"
@@ -261,6 +262,8 @@ def _plan_scale(p, fp, mach, minutes, resize, n_train, pretrained)->float:
             s2 = min(1., s*math.sqrt(e/hi))
             rule += f"; raised from {s:.3g}: {e:.0f} epochs of {minutes:g} min fit there on this machine (> {hi})"
             s = s2
+    if resize is None and not gpu and round(short*s) != round(short*min(1., SIDES[1]/short)):
+        rule += f": in the end the shorter side {short}->{round(short*s)} px" # the first size was changed
     s = round(s, 4)
     p.decide('scale', s, rule)
     s = p['scale']
@@ -355,7 +358,7 @@ def _plan_batch(p, n_train, mach, gpu):
         rule = (f"CPU: {bs} crops a step: {n_train} training images (< {LARGE}), each seen many times in a budget: "
                 "more, smaller steps")
     cap = max(2, n_train//4)
-    if cap < bs: rule += f"; lowered to a quarter of the {n_train} training images"
+    if cap < bs: rule += f"; lowered to {cap}: a quarter of the {n_train} training images (at least 2)"
     p.decide('bs', min(bs, cap), rule)
 
 # %% ../nbs/03b_recipe.ipynb #8b305460

@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/tuning.html.md"""
 
 # %% auto #0
 __all__ = ['MIN_GAIN', 'LB_MIX', 'DEFAULT_THRESHS', 'tune_stats', 'area_candidates', 'check_min_gain', 'search', 'kept_pairs',
-           'pair_scores', 'worst_pairs', 'mix_score', 'tune', 'tune_report']
+           'pair_scores', 'worst_pairs', 'mix_score', 'tune_images', 'tune', 'tune_report']
 
 # %% ../nbs/09b_tuning.ipynb #5cad726c
 import json
@@ -89,7 +89,8 @@ def search(stats:dict, # from `tune_stats`
     th,area,inter,true,pres = stats['threshs'],stats['area'],stats['inter'],stats['true'],stats['presence']
     n,c,_ = area.shape
     min_gain = check_min_gain(min_gain)
-    need = min_gain/max(n, 1) # in mean Dice of the class's n pairs
+    def need(ci): # in mean Dice of the class's n pairs: min_gain, at most half its positive pairs
+        return min(min_gain, max(int((true[:, ci] > 0).sum()), 1)/2)/max(n, 1)
     start = post_params(start, c)
     mas = sorted(set(min_areas) | set(start['min_area']))
     # 0 switches the classifier off for a class: gating must earn its place
@@ -107,7 +108,7 @@ def search(stats:dict, # from `tune_stats`
         before = nothing if off else score(ci, t0, g0, start['min_area'][ci], lt0).mean()
         # the setting to beat: the start if it earns its place over predicting nothing, else nothing (the class off);
         # without a margin a tie keeps the start
-        earns = before - nothing > need + 1e-12 if need else before >= nothing - 1e-12
+        earns = before - nothing > need(ci) + 1e-12 if min_gain else before >= nothing - 1e-12
         keep = (before, start['thresh'][ci], start['top_thresh'][ci], start['min_area'][ci], start['label_thresh'][ci])
         if off or not earns: keep = (nothing, OFF, 0., start['min_area'][ci], start['label_thresh'][ci])
         top = keep
@@ -118,7 +119,7 @@ def search(stats:dict, # from `tune_stats`
                     v = score(ci, ti, gi, ma, lt).mean()
                     if v > top[0] + 1e-12: top = (v, float(th[ti]), float(th[gi]) if gi != ti else 0., ma, lt)
         # a gain a few pairs could make is not worth a change (exactly min_gain is not more)
-        if top[0] <= keep[0] + need + 1e-12: top = keep
+        if top[0] <= keep[0] + need(ci) + 1e-12: top = keep
         best['thresh'][ci],best['top_thresh'][ci],best['min_area'][ci] = float(top[1]),float(top[2]),float(top[3])
         if pres is not None: best['label_thresh'][ci] = float(top[4])
         rows.append({'class': str(ci + 1), 'positive pairs': int((true[:, ci] > 0).sum()), 'dice nothing': nothing,
@@ -179,6 +180,19 @@ def mix_score(scores:np.ndarray, # (N, C) pair Dice
 # %% ../nbs/09b_tuning.ipynb #b4fec8c1
 DEFAULT_THRESHS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
 
+def tune_images(labels, # the dataset's labels table
+                valid:list, # the model's validation images
+                # 'valid': those; 'all': every labelled image, training ones too; 'auto': all of them in a dataset under
+                # `recipe.LARGE` images, whose validation images hold too few defects to tune on alone
+                images:str='auto',
+               )->list: # image names, the validation images first
+    "The images `tune` predicts and tunes on"
+    from steel_segmentation.recipe import LARGE
+    if images not in ('auto', 'valid', 'all'): raise ValueError(f"images must be auto, valid or all, got {images!r}")
+    if images == 'auto': images = 'all' if len(labels) < LARGE else 'valid'
+    seen = set(valid)
+    return list(valid) + ([o for o in labels.ImageId if o not in seen] if images == 'all' else [])
+
 # %% ../nbs/09b_tuning.ipynb #ffd6580c
 def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole), and the classifier if any
          data, # the dataset folder the models were trained on
@@ -192,10 +206,11 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
          # pairs' worth of Dice a setting must gain to replace predicting nothing or the current one
          min_gain:float=MIN_GAIN,
          gate:bool=True, # also search a top_thresh per class (see `search`)
+         images:str='auto', # 'valid', 'all' or 'auto' (see `tune_images`)
         # post (the parameters), table (per class), worst (per class name: its 3 worst images), before/after (scores),
-        # mix (re-weighted scores or None), empty (predicting nothing), min_gain, pairs, files
+        # mix (re-weighted scores or None), empty (predicting nothing), min_gain, pairs, valid (of them), files
         )->dict:
-    "Tune per-class thresholds and minimum areas on the validation images of a model and store them"
+    "Tune per-class thresholds and minimum areas on a model's validation images (a small dataset's all) and store them"
     from steel_segmentation.data import read_labels, get_masks, typical_shape, image_rows
     data = check_folder(data)
     check_min_gain(min_gain) # before predicting
@@ -206,7 +221,8 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
     if not valid:
         raise ValueError(f"{fns[0]} does not record its validation images: tune a model trained by steel-train")
     labels = read_labels(data, csv, img_dir, n_classes=pred.n_classes)
-    rows = image_rows(labels, valid, data)
+    names = tune_images(labels, valid, images)
+    rows = image_rows(labels, names, data)
     lb = [LB_MIX[0], *LB_MIX[1]]
     if mix is None:
         mix = (
@@ -220,9 +236,10 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
     if mix is not None and len(mix) != 1 + pred.n_classes:
         raise ValueError(f"the mix needs the empty pairs then {pred.n_classes} positive counts, got {len(mix)} numbers")
     out = check_writable(Path(out) if out else fns[0].parent/'post.json', what='the parameters file')
-    stats = tune_stats(pred, [data/img_dir/o for o in valid], lambda i: get_masks(labels, rows[i]),
+    stats = tune_stats(pred, [data/img_dir/o for o in names], lambda i: get_masks(labels, rows[i]),
                        sorted(set(threshs) | set(pred.post['thresh']) | set(gates(pred.post)) | {OFF}), bs, workers,
-                       progress)
+                       progress, what=f"predicting the {'labelled' if len(names) > len(valid) else 'validation'} "
+                                      "images")
     start = pred.post
     best, tab = search(stats, area_candidates(typical_shape(labels)) if min_areas is None else min_areas, label_threshs,
                        start, min_gain=min_gain, gate=gate)
@@ -231,33 +248,38 @@ def tune(pred:Predictor, # the models to tune (an ensemble is tuned as a whole),
     mixed = None if mix is None else [mix_score(o, stats['true'], (mix[0], tuple(mix[1:]))) for o in (before, after)]
     with atomic_file(out) as tmp: tmp.write_text(json.dumps(best, indent=1))
     files = [out] + ([store_post(fns[0], best, pred.tta)] if len(fns) == 1 else [])
-    worst = dict(zip(pred.class_names, worst_pairs(stats, best, valid)))
+    worst = dict(zip(pred.class_names, worst_pairs(stats, best, names)))
     return {'post': best, 'table': tab, 'worst': worst, 'before': float(before.mean()), 'after': float(after.mean()),
             'mix': mix,
             'mixed': mixed, 'empty': float((stats['true'] == 0).mean()), 'min_gain': float(min_gain),
-            'pairs': len(valid), 'files': files}
+            'pairs': len(names), 'valid': len(valid), 'files': files}
 
 # %% ../nbs/09b_tuning.ipynb #e84e1473
 def tune_report(r:dict)->str:
     """What `tune` found, as `steel-tune` prints it: the table per class, the scores, the class limit and the classes
     switched off"""
-    lines = [r['table'].round(4).to_string(), f"validation Kaggle Dice: {r['before']:.4f} -> {r['after']:.4f}"
+    n,v = r.get('pairs', 0),r.get('valid')
+    on = ('validation Kaggle Dice' if v is None or v == n else f"Kaggle Dice on all {n} labelled images ({v} "
+          f"validation, {n - v} training: a small dataset's validation images hold too few defects to tune on alone)")
+    lines = [r['table'].round(4).to_string(), f"{on}: {r['before']:.4f} -> {r['after']:.4f}"
              + ('' if r.get('empty') is None else f" (predicting nothing: "
                                                   f"{r['empty']:.4f})") + ('' if r['mix'] is None else
              f"; re-weighted to {int(r['mix'][0])} empty / {', '.join(str(int(o)) for o in r['mix'][1:])} positive "
              f"pairs: {r['mixed'][0]:.4f} -> {r['mixed'][1]:.4f}")]
-    g,n = r.get('min_gain', 0.),r.get('pairs', 0)
+    g = r.get('min_gain', 0.)
     if g and n:
         lines.append(f"a setting replaced predicting nothing, or the one before, only when it gained more than {g:g} "
-                     f"pairs' Dice ({g/n:.4f} per class on {n} validation images)")
+                     f"pairs' Dice ({g/n:.4f} per class on {n} images; half the class's defect images where that is "
+                     f"less)")
     if r['post']['max_classes']:
         lines.append(f"at most {r['post']['max_classes']} defect class(es) per image: the largest masks are kept")
     off = [str(n) for n,t in zip(r['table']['name'], r['post']['thresh']) if t >= OFF]
     if off:
-        lines.append(f"switched off (threshold {OFF:g}: never predicted; on validation no setting gained enough over "
-                     f"empty masks): {', '.join(off)}")
+        lines.append(f"switched off (threshold {OFF:g}: never predicted; no setting gained enough over empty masks): "
+                     f"{', '.join(off)}")
     if r.get('worst'):
-        lines.append('worst validation images per class (steel-analyse shows them):')
+        lines.append('worst validation images per class (steel-analyse shows them):' if v is None or v == n else
+                     'worst images per class (training ones included; steel-analyse shows the validation ones):')
         for n,w in r['worst'].items():
             lines.append(f"  {n}: " + ('; '.join(f"{o} (Dice {d:.3f}, {k})" for o,d,k in w) or 'every image scores 1'))
     if len(off) == len(r['table']) or r['after'] <= (r.get('empty') or 0) + 1e-4:

@@ -60,7 +60,7 @@ def test_commands_with_defaults_on_3_classes_of_200x200(data200, tmp_path):
     model = tmp_path/'run'/'model.safetensors'
     r = run('steel-tune', '--data', data200, '--models', model)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert 'validation Kaggle Dice' in r.stdout and 're-weighted' not in r.stdout
+    assert 'Kaggle Dice on all' in r.stdout and 're-weighted' not in r.stdout
     r = run('steel-tune', '--data', data200, '--models', model, '--mix', 'lb')
     assert r.returncode == 2 and 'the mix needs the empty pairs then 3 positive counts, got 5 numbers' in r.stderr
     # a sample submission whose placeholder says nothing about the image size
