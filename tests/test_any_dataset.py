@@ -171,9 +171,11 @@ def test_magnetic_tile_chain(magnetic, tmp_path):
     model = tmp_path/'run'/'model.safetensors'
     r = run('steel-train', '--data', dst, '--encoder', 'resnet18', '--no-pretrained', '--epochs', '2', '--out', tmp_path/'run')
     assert r.returncode == 0, r.stderr[-3000:]
-    r = run('steel-tune', '--data', dst, '--models', model)
+    # the validation images only: tuning on all 394 (the default under 1,000 images, run by the tests of test_train_cli
+    # and test_quality) would add a minute and a half here
+    r = run('steel-tune', '--data', dst, '--models', model, '--images', 'valid')
     assert r.returncode == 0, r.stderr[-3000:]
-    assert 'MT_Blowhole' in r.stdout
+    assert 'MT_Blowhole' in r.stdout and 'validation Kaggle Dice' in r.stdout
     r = run('steel-submit', '--data', dst, '--models', model, '--out', tmp_path/'sub.csv')
     assert r.returncode == 0, r.stderr[-3000:]
     assert len(validate_submission(tmp_path/'sub.csv', dst/'sample_submission.csv', 5, img_dir=dst/'test_images')) == 0

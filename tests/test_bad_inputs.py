@@ -385,6 +385,11 @@ def test_tune_wrong_mix(data, models):
             'the mix needs the empty pairs then 4 positive counts')
 
 
+def test_tune_bad_images(data, models):
+    refused(tune_refused(data, models, '--models', models[4], '--images', 'train'),
+            "images must be auto, valid or all, got 'train'")
+
+
 def test_tune_bad_candidates(data, models):
     refused(tune_refused(data, models, '--models', models[4], '--threshs', 'a b'),
             "--threshs 'a b' is not a list of numbers")
