@@ -6,9 +6,9 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/predictor.html.md"
 
 # %% auto #0
 __all__ = ['POST_KEYS', 'POST_DEFAULTS', 'OFF', 'TTAS', 'CPU_CHUNK', 'gates', 'post_params', 'remove_small', 'over_limit',
-           'postprocess', 'postprocess_batch', 'per_image', 'check_tta', 'describe', 'model_input', 'seg_probs',
-           'Predictor', 'read_batches', 'predict_files', 'predict_images', 'flip_images', 'OnnxPredictor', 'is_onnx',
-           'check_files', 'read_post', 'load_predictor']
+           'under_limit', 'postprocess', 'postprocess_batch', 'per_image', 'check_tta', 'describe', 'model_input',
+           'seg_probs', 'Predictor', 'read_batches', 'predict_files', 'predict_images', 'flip_images', 'OnnxPredictor',
+           'is_onnx', 'check_files', 'read_post', 'load_predictor']
 
 # %% ../nbs/09_predictor.ipynb #7225c597
 import json, os
@@ -28,7 +28,7 @@ from .images import read_image, default_names
 from .modelfile import ort_session, session_config, geometry
 
 # %% ../nbs/09_predictor.ipynb #ef7b1c6f
-POST_KEYS = ('thresh', 'top_thresh', 'min_size', 'min_area', 'label_thresh', 'max_classes')
+POST_KEYS = ('thresh', 'top_thresh', 'min_size', 'min_area', 'label_thresh', 'max_classes', 'min_classes')
 
 # top_thresh 0: a class's mask is kept when it has min_area pixels above its threshold (the gate is the threshold)
 POST_DEFAULTS = {'thresh': 0.5, 'top_thresh': 0, 'min_size': 0, 'min_area': 0, 'label_thresh': 0.5}
@@ -41,19 +41,25 @@ def gates(post:dict, # from `post_params`
     return [max(t, g) for t,g in zip(post['thresh'], post['top_thresh'])]
 
 def post_params(post:dict=None, # any of thresh, top_thresh, min_size, min_area, label_thresh (one per class, or one),
-                # and max_classes
+                # and max_classes, min_classes
                 n_classes:int=None, # the number of classes (required)
-               )->dict: # each per-class key: a list of one value per class; max_classes: an int (0: no limit)
-    "Complete post-processing parameters, one value per class (and the per-image class limit)"
+               )->dict: # each per-class key: a list of one value per class; max_classes (0: no limit) and
+                        # min_classes (0: none): ints
+    "Complete post-processing parameters, one value per class (and the per-image class limits)"
     post = dict(post or {})
     unknown = set(post) - set(POST_KEYS)
     if unknown:
         raise ValueError(f"unknown post-processing parameter(s) {', '.join(sorted(unknown))}: use "
                          f"{', '.join(POST_KEYS)}")
-    k = post.pop('max_classes', 0)
-    if not (np.isscalar(k) and np.isfinite(k) and int(k) == k and k >= 0):
-        raise ValueError(f"max_classes must be a whole number >= 0 (0: no limit), got {k!r}")
-    res,n_classes = {'max_classes': int(k)},check_n_classes(n_classes)
+    res = {}
+    for k,none in (('max_classes', 'no limit'), ('min_classes', 'none')):
+        v = post.pop(k, 0)
+        if not (np.isscalar(v) and np.isfinite(v) and int(v) == v and v >= 0):
+            raise ValueError(f"{k} must be a whole number >= 0 (0: {none}), got {v!r}")
+        res[k] = int(v)
+    if res['max_classes'] and res['min_classes'] > res['max_classes']:
+        raise ValueError(f"min_classes ({res['min_classes']}) is more than max_classes ({res['max_classes']})")
+    n_classes = check_n_classes(n_classes)
     for k in POST_DEFAULTS:
         v = post.get(k, POST_DEFAULTS[k])
         v = [v]*n_classes if np.isscalar(v) else list(v)
@@ -72,16 +78,30 @@ def remove_small(mask:np.ndarray, # (H, W) bool
     keep[0] = False
     return keep.take(lab) # as keep[lab], twice as fast
 
+def _ranks(areas:np.ndarray)->np.ndarray:
+    "(..., C) place of each class among its image's masks, largest first (ties: the earlier class first)"
+    order = np.argsort(-areas, -1, kind='stable')
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(areas.shape[-1]), -1)
+    return rank
+
 def over_limit(areas:np.ndarray, # (..., C) areas of the masks kept so far (0: empty)
                k:int, # at most this many classes per image (0: no limit)
               )->np.ndarray: # bool (..., C): the masks the limit drops
     "The classes beyond the `k` largest masks of each image (ties: the earlier class stays)"
     areas = np.asarray(areas, np.int64)
     if not k: return np.zeros(areas.shape, bool)
-    order = np.argsort(-areas, -1, kind='stable')
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(areas.shape[-1]), -1)
-    return (rank >= k) & (areas > 0)
+    return (_ranks(areas) >= k) & (areas > 0)
+
+def under_limit(kept:np.ndarray, # (..., C) areas of the masks kept (0: empty)
+                dropped:np.ndarray, # (..., C) areas of the masks post-processing dropped (0: none to restore)
+                k:int, # at least this many classes per image (0: no floor)
+               )->np.ndarray: # bool (..., C): the dropped masks restored
+    "The largest dropped masks of each image that holds fewer than `k` classes, as many as it lacks"
+    kept,dropped = np.asarray(kept, np.int64),np.asarray(dropped, np.int64)
+    if not k: return np.zeros(dropped.shape, bool)
+    lack = np.maximum(k - (kept > 0).sum(-1, keepdims=True), 0)
+    return (_ranks(dropped) < lack) & (dropped > 0)
 
 # %% ../nbs/09_predictor.ipynb #08ed4ff5
 def postprocess(probs:np.ndarray, # (C, H, W) probabilities of one image
@@ -89,15 +109,20 @@ def postprocess(probs:np.ndarray, # (C, H, W) probabilities of one image
                 presence:np.ndarray=None, # (C,) classifier probabilities, or None
                )->np.ndarray: # bool (C, H, W)
     """Per class: threshold, small components removed, small masks dropped, classes the classifier rules out blanked;
-    then the per-image class limit"""
-    out = np.zeros(probs.shape, bool)
+    then the per-image class limits (the largest masks kept; the largest dropped ones restored)"""
+    out,masks,floor = np.zeros(probs.shape, bool),{},post.get('min_classes')
     for c,g in enumerate(gates(post)):
         t = post['thresh'][c]
-        if t >= OFF or (presence is not None and presence[c] < post['label_thresh'][c]): continue
-        m = remove_small(probs[c] > t, int(post['min_size'][c]))
+        ruled_out = presence is not None and presence[c] < post['label_thresh'][c]
+        if t >= OFF or (ruled_out and not floor): continue # a class switched off is never restored
+        m = masks[c] = remove_small(probs[c] > t, int(post['min_size'][c]))
         # kept when min_area pixels are sure of the class (above the gate); the mask is every pixel above thresh
-        if np.count_nonzero(m if g <= t else probs[c] > g) >= post['min_area'][c]: out[c] = m
+        if not ruled_out and np.count_nonzero(m if g <= t else probs[c] > g) >= post['min_area'][c]: out[c] = m
     if post.get('max_classes'): out[over_limit(out.reshape(len(out), -1).sum(1), post['max_classes'])] = False
+    if floor:
+        kept = out.reshape(len(out), -1).sum(1)
+        dropped = [0 if kept[c] or c not in masks else np.count_nonzero(masks[c]) for c in range(len(out))]
+        for c in np.flatnonzero(under_limit(kept, dropped, floor)): out[c] = masks[c]
     return out
 
 def postprocess_batch(probs:np.ndarray, # (B, C, H, W) probabilities

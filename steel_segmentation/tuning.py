@@ -17,7 +17,7 @@ import numpy as np
 from .files import check_folder, atomic_file, check_writable, progress as report_progress
 from .metrics import pair_dice, outcomes
 from .modelfile import file_config, store_post
-from .predictor import Predictor, OFF, post_params, over_limit, read_batches, gates
+from .predictor import Predictor, OFF, post_params, over_limit, under_limit, read_batches, gates
 
 # %% ../nbs/09b_tuning.ipynb #4b6dc4b2
 def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
@@ -82,10 +82,11 @@ def search(stats:dict, # from `tune_stats`
            label_threshs=(0.3, 0.4, 0.5, 0.6, 0.7), # candidate classifier thresholds (with a classifier)
            start:dict=None, # the post-processing it starts from (always a candidate)
            max_classes=(0, 1), # candidate limits of defect classes per image (0: none), tried after the classes
+           min_classes=(0, 1), # candidate floors of defect classes per image (0: none), tried after the limit
            min_gain:float=MIN_GAIN, # pairs' worth of summed Dice a setting must gain to replace nothing or the current
           gate:bool=True, # also search a top_thresh above each threshold (gates `min_area` on the surer pixels)
           )->tuple: # (best post-processing, table per class: Dice before and after)
-    "Per class, the setting that gains more than `min_gain` pairs over nothing and over the start; then the class limit"
+    "Per class, the setting that gains more than `min_gain` pairs over nothing and over the start; then the class limits"
     th,area,inter,true,pres = stats['threshs'],stats['area'],stats['inter'],stats['true'],stats['presence']
     n,c,_ = area.shape
     min_gain = check_min_gain(min_gain)
@@ -126,11 +127,15 @@ def search(stats:dict, # from `tune_stats`
                      'dice before': before, 'dice after': top[0], 'thresh': best['thresh'][ci],
                      'top_thresh': best['top_thresh'][ci], 'min_area': best['min_area'][ci],
                      'label_thresh': best['label_thresh'][ci]})
-    # a limit earns its place the same way: more than `min_gain` pairs over all classes (ties keep the smallest one)
-    ks = sorted(set(max_classes) | {0, start['max_classes']})
-    v = {k: pair_scores(stats, {**best, 'max_classes': k}).sum() for k in ks}
-    ok = [k for k in ks if k and v[k] > v[0] + min_gain + 1e-9 and v[k] >= max(v.values()) - 1e-9]
-    best['max_classes'] = ok[0] if ok else 0
+    # each limit earns its place the same way: more than `min_gain` pairs over all classes against no limit (ties
+    # keep the smallest); the ceiling first (without a floor), then the floor under it
+    best['min_classes'] = 0
+    for key,cands in (('max_classes', max_classes), ('min_classes', min_classes)):
+        top = best['max_classes'] if key == 'min_classes' and best['max_classes'] else float('inf')
+        ks = sorted(k for k in set(cands) | {0, start[key]} if k <= top)
+        v = {k: pair_scores(stats, {**best, key: k}).sum() for k in ks}
+        ok = [k for k in ks if k and v[k] > v[0] + min_gain + 1e-9 and v[k] >= max(v.values()) - 1e-9]
+        best[key] = ok[0] if ok else 0
     final = pair_scores(stats, best).mean(0)
     for r,f in zip(rows, final): r['dice after'] = float(f)
     import pandas as pd
@@ -145,9 +150,11 @@ def kept_pairs(stats:dict, post:dict)->tuple:
     post = post_params(post, area.shape[1])
     ti,gi = ([int(np.argmin(np.abs(th - v))) for v in vs] for vs in (post['thresh'], gates(post)))
     a,i,g = (np.stack([o[:, ci, t] for ci,t in enumerate(ix)], 1) for o,ix in ((area, ti), (inter, ti), (area, gi)))
-    empty = (g < np.array(post['min_area'])) | (np.array(post['thresh']) >= OFF)
+    off = np.array(post['thresh']) >= OFF
+    empty = (g < np.array(post['min_area'])) | off
     if pres is not None: empty |= pres < np.array(post['label_thresh'])
     empty |= over_limit(np.where(empty, 0, a), post['max_classes'])
+    empty &= ~under_limit(np.where(empty, 0, a), np.where(empty & ~off, a, 0), post['min_classes'])
     return np.where(empty, 0, a),np.where(empty, 0, i)
 
 def pair_scores(stats:dict, post:dict)->np.ndarray:
@@ -273,6 +280,9 @@ def tune_report(r:dict)->str:
                      f"less)")
     if r['post']['max_classes']:
         lines.append(f"at most {r['post']['max_classes']} defect class(es) per image: the largest masks are kept")
+    if r['post'].get('min_classes'):
+        lines.append(f"at least {r['post']['min_classes']} defect class(es) per image: where post-processing drops "
+                     "every mask, the largest one is kept")
     off = [str(n) for n,t in zip(r['table']['name'], r['post']['thresh']) if t >= OFF]
     if off:
         lines.append(f"switched off (threshold {OFF:g}: never predicted; no setting gained enough over empty masks): "
