@@ -19,7 +19,8 @@ from .files import atomic_dir, check_folder, check_writable
 from .images import read_image, error_overlay, error_window, ERROR_COLOURS
 from .metrics import pair_dice, outcomes, OUTCOMES
 from .modelfile import file_config
-from .predictor import OFF, Predictor, postprocess
+from .post import OFF, postprocess
+from .predictor import Predictor
 from .tuning import DEFAULT_THRESHS, tune_stats, pair_scores, area_candidates
 
 # %% ../nbs/09c_analysis.ipynb #b433e1f1

@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from .files import UserError
 from .rle import mask2rle, rle2mask
 from .images import check_pixels, ImageReadError, read_image, overlay_masks, class_colour
-from .predictor import postprocess, post_params
+from .post import postprocess, post_params
 
 # %% ../nbs/12_app.ipynb #da61ba32
 APP_MAX_PIXELS = 16_000_000 # the largest upload the app decodes (40 full Severstal images; 4000x4000)

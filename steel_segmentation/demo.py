@@ -18,7 +18,8 @@ from .sample import make_sample
 from .eda import dataset_report
 from .callbacks import check_precision
 from .train import train_folds
-from .predictor import Predictor, OFF
+from .post import OFF
+from .predictor import Predictor
 from .tuning import tune, tune_report
 from .submission import (write_submission, empty_score, score_submission, submission_report,
                                            versus_empty, beats_empty)

@@ -6,7 +6,7 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/tuning.html.md"""
 
 # %% auto #0
 __all__ = ['MIN_GAIN', 'LB_MIX', 'DEFAULT_THRESHS', 'tune_stats', 'area_candidates', 'check_min_gain', 'search', 'kept_pairs',
-           'pair_scores', 'worst_pairs', 'mix_score', 'tune_images', 'tune', 'tune_report']
+           'pair_scores', 'worst_pairs', 'mix_score', 'class_limits', 'tune_images', 'tune', 'tune_report']
 
 # %% ../nbs/09b_tuning.ipynb #5cad726c
 import json
@@ -17,7 +17,8 @@ import numpy as np
 from .files import check_folder, atomic_file, check_writable, progress as report_progress
 from .metrics import pair_dice, outcomes
 from .modelfile import file_config, store_post
-from .predictor import Predictor, OFF, post_params, over_limit, under_limit, read_batches, gates
+from .post import OFF, post_params, over_limit, under_limit, gates
+from .predictor import Predictor, read_batches
 
 # %% ../nbs/09b_tuning.ipynb #4b6dc4b2
 def tune_stats(pred:Predictor, # predictor (its post-processing is ignored here)
@@ -82,7 +83,7 @@ def search(stats:dict, # from `tune_stats`
            label_threshs=(0.3, 0.4, 0.5, 0.6, 0.7), # candidate classifier thresholds (with a classifier)
            start:dict=None, # the post-processing it starts from (always a candidate)
            max_classes=(0, 1), # candidate limits of defect classes per image (0: none), tried after the classes
-           min_classes=(0, 1), # candidate floors of defect classes per image (0: none), tried after the limit
+           min_classes=(0, 1), # candidate floors of defect classes per image (0: none), under the limit
            min_gain:float=MIN_GAIN, # pairs' worth of summed Dice a setting must gain to replace nothing or the current
           gate:bool=True, # also search a top_thresh above each threshold (gates `min_area` on the surer pixels)
           )->tuple: # (best post-processing, table per class: Dice before and after)
@@ -127,15 +128,7 @@ def search(stats:dict, # from `tune_stats`
                      'dice before': before, 'dice after': top[0], 'thresh': best['thresh'][ci],
                      'top_thresh': best['top_thresh'][ci], 'min_area': best['min_area'][ci],
                      'label_thresh': best['label_thresh'][ci]})
-    # each limit earns its place the same way: more than `min_gain` pairs over all classes against no limit (ties
-    # keep the smallest); the ceiling first (without a floor), then the floor under it
-    best['min_classes'] = 0
-    for key,cands in (('max_classes', max_classes), ('min_classes', min_classes)):
-        top = best['max_classes'] if key == 'min_classes' and best['max_classes'] else float('inf')
-        ks = sorted(k for k in set(cands) | {0, start[key]} if k <= top)
-        v = {k: pair_scores(stats, {**best, key: k}).sum() for k in ks}
-        ok = [k for k in ks if k and v[k] > v[0] + min_gain + 1e-9 and v[k] >= max(v.values()) - 1e-9]
-        best[key] = ok[0] if ok else 0
+    best = class_limits(stats, best, start, max_classes, min_classes, min_gain)
     final = pair_scores(stats, best).mean(0)
     for r,f in zip(rows, final): r['dice after'] = float(f)
     import pandas as pd
@@ -183,6 +176,24 @@ def mix_score(scores:np.ndarray, # (N, C) pair Dice
     e = scores[~pos].mean() if (~pos).any() else 1.
     ps = [scores[pos[:, c], c].mean() if pos[:, c].any() else 0. for c in range(scores.shape[1])]
     return float((empty_n*e + sum(n*p for n,p in zip(pos_n, ps)))/(empty_n + sum(pos_n)))
+
+# %% ../nbs/09b_tuning.ipynb #ffec475b
+def class_limits(stats:dict, # from `tune_stats`
+                 post:dict, # the per-class settings found (`post_params`)
+                 start:dict, # the post-processing the search started from: its limits are candidates too
+                 max_classes=(0, 1), min_classes=(0, 1), # candidate ceilings and floors (0: none)
+                 min_gain:float=MIN_GAIN, # pairs' worth of summed Dice a limit must gain over none
+                )->dict: # `post` with the limits that earn their place
+    "The per-image class limits: each kept only when it gains more than `min_gain` pairs over all classes"
+    # the ceiling first (without a floor), then the floor under it; ties keep the smallest limit
+    post = {**post, 'min_classes': 0}
+    for key,cands in (('max_classes', max_classes), ('min_classes', min_classes)):
+        top = post['max_classes'] if key == 'min_classes' and post['max_classes'] else float('inf')
+        ks = sorted(k for k in set(cands) | {0, start[key]} if k <= top)
+        v = {k: pair_scores(stats, {**post, key: k}).sum() for k in ks}
+        ok = [k for k in ks if k and v[k] > v[0] + min_gain + 1e-9 and v[k] >= max(v.values()) - 1e-9]
+        post[key] = ok[0] if ok else 0
+    return post
 
 # %% ../nbs/09b_tuning.ipynb #b4fec8c1
 DEFAULT_THRESHS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)

@@ -96,7 +96,7 @@ def dice_by_hand(pred, data, n_classes):
 def off_classes(model):
     "The classes (1-based) that tuning switched off in a model file"
     from steel_segmentation.modelfile import read_config
-    from steel_segmentation.predictor import OFF
+    from steel_segmentation.post import OFF
     return {c for c, t in enumerate(read_config(model)['post']['thresh'], 1) if t >= OFF}
 
 

@@ -70,7 +70,7 @@ def test_tune_and_predict_commands(setup, tmp_path):
     assert 'dice before' in r.stdout and 'validation Kaggle Dice' in r.stdout
     post = json.loads((tmp_path/'post.json').read_text())
     # every class's minimum area is a candidate or its starting value (kept as it was when the class is switched off)
-    from steel_segmentation.predictor import post_params, OFF
+    from steel_segmentation.post import post_params, OFF
     start = post_params(cfg.get('post'), 4)
     assert read_config(m)['post'] == post
     for t, ma, ma0 in zip(post['thresh'], post['min_area'], start['min_area']):
