@@ -87,7 +87,7 @@ def search(stats:dict, # from `tune_stats`
            min_gain:float=MIN_GAIN, # pairs' worth of summed Dice a setting must gain to replace nothing or the current
           gate:bool=True, # also search a top_thresh above each threshold (gates `min_area` on the surer pixels)
           )->tuple: # (best post-processing, table per class: Dice before and after)
-    "Per class, the setting that gains more than `min_gain` pairs over nothing and over the start; then the class limits"
+    "Per class, the setting that gains more than `min_gain` pairs over nothing and over the start; then class limits"
     th,area,inter,true,pres = stats['threshs'],stats['area'],stats['inter'],stats['true'],stats['presence']
     n,c,_ = area.shape
     min_gain = check_min_gain(min_gain)
