@@ -208,7 +208,7 @@ def steel_tune(
     label_threshs:str='0.3 0.4 0.5 0.6 0.7', # candidate classifier thresholds
     mix:str=None, # score mix: 'lb' (Severstal's public leaderboard), or empty, positive pairs per class (default: lb)
     min_gain:float=2., # pairs' worth of Dice a setting must gain to replace predicting nothing or the one before
-    images:str='auto', # tune on: valid (validation images), all (training ones too), auto (all under 1,000 images)
+    images:str='auto', # tune on: valid (validation images), all (training ones too), auto (all under 200M pixels)
     bs:int=8, # images per batch
     workers:int=0, # image-reading worker processes
     device:str='cpu', # torch device

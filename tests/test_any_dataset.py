@@ -171,8 +171,8 @@ def test_magnetic_tile_chain(magnetic, tmp_path):
     model = tmp_path/'run'/'model.safetensors'
     r = run('steel-train', '--data', dst, '--encoder', 'resnet18', '--no-pretrained', '--epochs', '2', '--out', tmp_path/'run')
     assert r.returncode == 0, r.stderr[-3000:]
-    # the validation images only: tuning on all 394 (the default under 1,000 images, run by the tests of test_train_cli
-    # and test_quality) would add a minute and a half here
+    # the validation images only: tuning on all 394 (the default under 200 million labelled pixels, run by
+    # test_quality) would add a minute and a half here
     r = run('steel-tune', '--data', dst, '--models', model, '--images', 'valid')
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'MT_Blowhole' in r.stdout and 'validation Kaggle Dice' in r.stdout

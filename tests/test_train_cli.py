@@ -43,7 +43,7 @@ def test_segmentation_beats_all_empty(data, tmp_path):
     assert f"kept: epoch {kept}, lowest valid_loss" in r.stdout
     # the saved model with flip TTA and tuned post-processing clearly beats predicting nothing, under the default noise
     # margin (a setting that gains 2 pairs or less gives way: at most 2 pairs' Dice lost per class against the start)
-    # on its validation images (the default, all 80 under 1,000 images, is run by test_quality: 40 s more here)
+    # on its validation images (the default, all 80 of a small dataset, is run by test_quality: 40 s more here)
     r = subprocess.run(['steel-tune', '--data', str(data), '--models', str(out/'model.safetensors'), '--images', 'valid'],
                        capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-3000:]
