@@ -202,12 +202,16 @@ def atomic_file(fn, # the file to write
 def atomic_dir(d, # the folder to write
                replace:bool=False, # replace `d` if it exists (else it must not exist, or be empty)
                merge:bool=False, # add the new files to `d`, keeping what else it holds
+               # a cache that processes may fill at once: where another one made `d` meanwhile, keep its folder (no one
+               # removes a folder under its reader) and drop this one
+               keep:bool=False,
               ): # yields the temporary folder to fill
     """Write folder `d` all or nothing: a temporary folder beside it becomes `d` (or joins it) on success, removed on
     failure"""
     d = Path(d)
     if d.exists() and not d.is_dir(): raise FileExistsError(f"{d} exists and is a file: choose another folder")
-    if d.exists() and any(d.iterdir()) and not (replace or merge): raise FileExistsError(f"{d} exists and is not empty")
+    if d.exists() and any(d.iterdir()) and not (replace or merge or keep):
+        raise FileExistsError(f"{d} exists and is not empty")
     tmp = _temp(d, tempfile.mkdtemp)
     try:
         yield tmp
@@ -217,6 +221,11 @@ def atomic_dir(d, # the folder to write
                 if (d/o.name).is_dir() and not (d/o.name).is_symlink(): shutil.rmtree(d/o.name)
                 os.replace(o, d/o.name)
             tmp.rmdir()
+        elif keep:
+            try: os.rename(tmp, d) # onto an empty folder or none; a full one (the other process's) refuses
+            except OSError:
+                if not (d.is_dir() and any(d.iterdir())): raise
+                shutil.rmtree(tmp)
         else:
             if d.exists(): shutil.rmtree(d)
             os.replace(tmp, d)

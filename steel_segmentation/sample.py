@@ -207,5 +207,9 @@ def sample_path(n_train:int=40, n_test:int=10, size:tuple=(256, 1600), n_classes
     h,w = size
     p = cache_dir()/f'sample-{n_train}-{n_test}-{h}x{w}-c{n_classes}-s{seed}'
     if not (p/'test_labels.csv').exists():
-        make_sample(p, n_train, n_test, size, n_classes, seed, overwrite=True, progress=False)
+        # made in a folder of its own, then moved into place unless another process made it meanwhile: two notebooks
+        # or test files asking for the same sample at once both get a whole one, and neither removes it under the other
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_dir(p, keep=True) as tmp: make_sample(tmp, n_train, n_test, size, n_classes, seed, overwrite=True,
+                                                          progress=False)
     return p

@@ -5,10 +5,32 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# pytest-xdist runs two test files at once on this 2-core machine: one compute thread each (and in the commands they
+# pytest-xdist runs two tests at once on this 2-core machine: one compute thread each (and in the commands they
 # start), so that the two do not fight over the cores
 if os.environ.get('PYTEST_XDIST_WORKER'):
     for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ.setdefault(k, '1')
+
+# What the two workers are handed, longest first (`--dist loadgroup --no-loadscope-reorder`): a test file's tests stay
+# together (they share trained runs), each notebook goes on its own, and the short ones fill in at the end, so that
+# neither core idles while the other finishes a long file (xdist's own order, most tests first, started the demo's
+# and the training CLI's files, 3 and 4 tests, after the files of many short tests). Seconds in a CI run on 2 cores;
+# anything else is short
+COST = {'test_train_cli': 420, 'test_sample_cli': 360, 'test_bad_inputs': 300, 'test_export': 200, 'test_any_dataset': 200,
+        'test_submit_cli': 120, 'test_notebook[09c_analysis]': 110, 'test_notebook[11_onnx]': 110, 'test_quality': 90,
+        'test_notebook[08a_fit]': 90, 'test_app': 90, 'test_analyse': 80, 'test_real_data': 60,
+        'test_notebook[09b_tuning]': 40, 'test_notebook[03_eda]': 32}
+
+
+def work_unit(item)->str:
+    "What a test is scheduled with: its notebook (test_notebooks.py), else its file"
+    return item.name if item.path.name == 'test_notebooks.py' else item.path.stem
+
+
+@pytest.hookimpl(tryfirst=True) # before xdist names the groups
+def pytest_collection_modifyitems(config, items):
+    for o in items:
+        if o.path.name != 'test_notebooks.py': o.add_marker(pytest.mark.xdist_group(o.path.stem))
+    items.sort(key=lambda o: -COST.get(work_unit(o), 0)) # stable: a file's tests keep their order
 
 
 def user_env()->dict:

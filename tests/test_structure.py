@@ -129,3 +129,12 @@ def test_export_cells_are_short():
             if c['cell_type'] == 'code' and s.startswith('#| export') and len(s.splitlines()) > 60:
                 long.append(f"{nb.name}: {c.get('id')} ({len(s.splitlines())} lines)")
     assert long == [], long
+
+
+def test_scheduling_costs_name_real_tests():
+    "Every unit the scheduler ranks by its seconds is a test file or a notebook that exists: a renamed one would fall back to short"
+    from conftest import COST
+    files = {p.stem for p in (ROOT/'tests').glob('test_*.py')}
+    notebooks = {f"test_notebook[{p.stem}]" for p in (ROOT/'nbs').glob('*.ipynb')}
+    assert set(COST) <= files | notebooks, sorted(set(COST) - files - notebooks)
+    assert sorted(COST.values(), reverse=True) == list(COST.values()), "listed longest first, as they start"
