@@ -6,10 +6,10 @@ Docs: https://steel-segmentation.github.io/steel_segmentation/recipe.html.md"""
 
 # %% auto #0
 __all__ = ['SIDES', 'MIN_DEFECT', 'MIN_DEFECT_TRADED', 'MIN_SIDE', 'EPOCHS', 'EPOCHS_SCRATCH', 'FINAL_EPOCHS', 'SHARES',
-           'ENCODERS', 'RARE', 'SMALL', 'IMBALANCE', 'EPOCHS_NO_BUDGET', 'CPU_BS', 'LARGE', 'SEG_LOSS', 'PAD',
-           'VALID_SHARE', 'VALIDATED', 'DECODERS', 'PLANNED', 'UNET_LIKE', 'defect_shapes', 'fingerprint',
+           'ENCODERS', 'DEFAULT_ARCHS', 'RARE', 'SMALL', 'IMBALANCE', 'EPOCHS_NO_BUDGET', 'CPU_BS', 'LARGE', 'SEG_LOSS',
+           'PAD', 'VALID_SHARE', 'VALIDATED', 'DECODERS', 'PLANNED', 'UNET_LIKE', 'defect_shapes', 'fingerprint',
            'fingerprint_table', 'cpu_bf16_supported', 'machine', 'Plan', 'default_crop', 'unet_like', 'decoder_kwargs',
-           'default_encoder', 'make_plan', 'nothing_learned']
+           'default_arch', 'default_encoder', 'make_plan', 'nothing_learned']
 
 # %% ../nbs/03b_recipe.ipynb #3aa03692
 import math, os
@@ -113,7 +113,6 @@ def machine(device:str=None, # 'cpu' or 'cuda' (default: a GPU when there is one
     return {**res, 'name': platform.processor() or platform.machine(), 'bf16': cpu_bf16_supported()}
 
 # %% ../nbs/03b_recipe.ipynb #6297fee1
-# the numbers the rules follow
 SIDES = (96, 160) # CPU: shorter image side at the start and at the end of training
 MIN_DEFECT = 2.5 # pixels the thinnest tenth of a class's defects keeps at the training scale
 MIN_DEFECT_TRADED = 1.5 # ... and at the least, where the scale is traded for epochs on a slow machine
@@ -135,16 +134,15 @@ EPOCHS_SCRATCH = 60
 # 0.8993 and 0.9096 on test, 30% and 25% (4 epochs) 0.9086 and 0.9066: within the runs' spread, a mean of +0.003
 FINAL_EPOCHS = 3
 SHARES = (0.25, 0.5) # of the training time at the starting scale: (the least, the usual)
-# the encoder of a run that names none: resnet34 with ImageNet weights. From random weights on a CPU, a U-Net's encoder
-# follows the precision. In float32 it is RegNetX-400MF (timm's regnetx_004): a training step takes 2.2x less time than
-# resnet18's (160 px crops, the half decoder, one thread, AVX2), so the budget holds twice the epochs, which random
-# weights need more than width: 15 min side by side, NEU-Seg 0.9104 against 0.9045 on test, magnetic tiles 0.8649
-# against 0.8409 (all-empty 0.8429). With bfloat16 resnet18 already gets 13 epochs of NEU-Seg (RegNetX's step 1.8x
-# faster, 21): 0.9150 against 0.9107. A small dataset (under `LARGE` training images) wants passes in bfloat16 too:
-# resnet18 on the magnetic tiles scored 0.8327-0.8688 in 13 runs (mean 0.860, two at or under all-empty), RegNetX
-# 0.8560-0.8719 in 8 (mean 0.864, three in bfloat16). A wider one in float32, RegNetX-600MF (a step 1.3x
-# RegNetX-400MF's), held 12 epochs of NEU-Seg to 14: 0.9022 against 0.9107 beside it
+# the encoder of a run that names none: resnet34 with ImageNet weights. From random weights on a CPU (a U-Net or
+# LinkNet) it follows the precision: in float32 RegNetX-400MF (timm's regnetx_004), whose step takes 2.2x less time
+# than resnet18's (NEU-Seg, 15 min: 0.9104 against 0.9045; magnetic tiles 0.8649 against 0.8409; RegNetX-600MF 0.9022
+# against 0.9107); with bfloat16 resnet18 on `LARGE` training images or more (13 epochs of NEU-Seg: 0.9150 against
+# RegNetX's 0.9107 in 21), RegNetX on fewer (magnetic tiles: 0.8560-0.8719 in 8 runs, resnet18 0.8327-0.8688 in 13)
 ENCODERS = {'pretrained': 'resnet34', 'fast': 'tu-regnetx_004', 'wide': 'resnet18'}
+# the architecture of a run that names none (`default_arch`): a U-Net; LinkNet from random weights in float32 on
+# `LARGE` training images or more, where a budget holds few epochs (a step 1.4x faster than the half U-Net's)
+DEFAULT_ARCHS = {'fine': 'unet', 'light': 'linknet'}
 RARE = 0.25 # a class on fewer images than this share is rare
 SMALL = 0.01 # a defect smaller than this share of the training crop is small
 IMBALANCE = 3. # the most common class on this many times the images of the rarest: balanced sampling
@@ -168,8 +166,8 @@ VALIDATED = 0.1
 # on one CPU thread took 1.45x less time at 97 px, 1.3x at 160 px (NEU-Seg, fp32): 15 minutes held 7 epochs, not 5
 DECODERS = {'full': (256, 128, 64, 32, 16), 'half': (128, 64, 32, 16, 8)}
 # what the plan decides, in the order it is printed
-PLANNED = ('precision', 'encoder', 'scale', 'progressive', 'progressive_share', 'crop', 'bs', 'p_defect', 'balanced',
-           'channels', 'decoder', 'loss', 'lr', 'schedule', 'epochs', 'validate', 'monitor', 'workers', 'pad')
+PLANNED = tuple(('precision arch encoder scale progressive progressive_share crop bs p_defect balanced channels '
+                 'decoder loss lr schedule epochs validate monitor workers pad').split())
 
 # %% ../nbs/03b_recipe.ipynb #a3e91c57
 class Plan(dict):
@@ -313,6 +311,35 @@ def decoder_kwargs(arch:str, # smp architecture
                          f"it with {', '.join(UNET_LIKE)}")
     return {'decoder_channels': DECODERS[decoder]}
 
+def _plan_decoder(p, task, arch, gpu):
+    "Decide the decoder's widths of plan `p`"
+    unet = task == 'seg' and unet_like(arch)
+    p.decide('decoder', 'half' if unet and not gpu else 'full',
+             "a classifier has no decoder" if task != 'seg' else
+             f"{arch}: smp's own decoder (only the widths of {', '.join(UNET_LIKE)} are planned)" if not unet else
+             "a GPU: smp's own widths (256 channels in the deepest block)" if gpu else
+             "CPU: half of smp's widths in every decoder block (128 channels in the deepest): an epoch 1.3-1.45x "
+             "faster, more of them in the budget")
+
+# %% ../nbs/03b_recipe.ipynb #5d1a7c3e
+def default_arch(task:str='seg', # seg or cls
+                 pretrained:bool=True, # ImageNet weights (or a weights file) for the encoder
+                 precision:str='fp32', # of a CPU's run, fp32 or bf16 (fp16: a GPU's)
+                 n_train:float=math.inf, # training images
+                 decoder:str=None, # the decoder's widths the user set, if any
+                )->tuple: # (smp architecture, the rule that chose it)
+    "The architecture of a run that names none, and why"
+    fine,light = DEFAULT_ARCHS['fine'],DEFAULT_ARCHS['light']
+    if task != 'seg': return None, "a classifier: no segmentation architecture"
+    if pretrained: return fine, "ImageNet weights: a U-Net"
+    if precision != 'fp32': return fine, "a U-Net: " + ("a GPU" if precision == 'fp16' else "bfloat16 steps are fast "
+                                                         "enough (13 epochs of NEU-Seg in 15 min on resnet18)")
+    if n_train < LARGE: return fine, (f"a U-Net: under {LARGE} training images, the budget holds many passes in any "
+                                      "case; its decoder keeps finer masks")
+    if decoder not in (None, 'full'): return fine, f"a U-Net: the decoder {decoder!r} sets a U-Net's widths"
+    return light, (f"random weights on a CPU in float32, {LARGE} training images or more: LinkNet, a step 1.4x faster "
+                   "than the half U-Net's: 16-17 epochs of NEU-Seg in 15 min instead of 12-13")
+
 def default_encoder(task:str='seg', # seg or cls
                     arch:str='unet', # smp architecture of a segmentation model
                     pretrained:bool=True, # ImageNet weights (or a weights file) for the encoder
@@ -324,7 +351,8 @@ def default_encoder(task:str='seg', # seg or cls
     if pretrained: return res, "ImageNet weights: resnet34"
     if task != 'seg': return res, "the classifier: resnet34"
     if precision not in ('fp32', 'bf16'): return res, "a GPU: resnet34"
-    if not unet_like(arch): return res, f"{arch}: resnet34 (the CPU's encoders are chosen for a U-Net only)"
+    if not (unet_like(arch) or arch.lower() == DEFAULT_ARCHS['light']):
+        return res, f"{arch}: resnet34 (the CPU's encoders are chosen for a U-Net and LinkNet only)"
     if precision == 'bf16' and n_train >= LARGE:
         return ENCODERS['wide'], (f"random weights on a CPU with bfloat16, {LARGE} training images or more: resnet18, "
                                   "13 epochs of NEU-Seg in 15 min (a faster, narrower encoder's 21 did less well)")
@@ -332,16 +360,6 @@ def default_encoder(task:str='seg', # seg or cls
                               "resnet18's at the same pixels: twice the epochs in a budget" if precision == 'fp32' else
                               f"random weights on a CPU with bfloat16, under {LARGE} training images: RegNetX-400MF, "
                               "a training step 1.8x faster than resnet18's: the passes a small dataset needs")
-
-def _plan_decoder(p, task, arch, gpu):
-    "Decide the decoder's widths of plan `p`"
-    unet = task == 'seg' and unet_like(arch)
-    p.decide('decoder', 'half' if unet and not gpu else 'full',
-             "a classifier has no decoder" if task != 'seg' else
-             f"{arch}: smp's own decoder (only the widths of {', '.join(UNET_LIKE)} are planned)" if not unet else
-             "a GPU: smp's own widths (256 channels in the deepest block)" if gpu else
-             "CPU: half of smp's widths in every decoder block (128 channels in the deepest): an epoch 1.3-1.45x "
-             "faster, more of them in the budget")
 
 # %% ../nbs/03b_recipe.ipynb #b7c41e2a
 def _plan_batch(p, n_train, mach, gpu):
@@ -366,7 +384,6 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
               mach:dict, # `machine` (with its measured `speed`, seconds per megapixel of training, for a budget)
               task:str='seg', # seg or cls
               mode:str='multilabel', # multilabel or softmax
-              arch:str='unet', # smp architecture of a segmentation model
               minutes:float=None, # time budget of the run
               pretrained:bool=True, # ImageNet weights (or a weights file) for the encoder
               resize:tuple=None, # every image resized to (H, W)
@@ -380,7 +397,9 @@ def make_plan(fp:dict, # `fingerprint` of the dataset
     elif mach.get('bf16'): p.decide('precision', 'bf16', "this CPU does bfloat16 natively")
     else: p.decide('precision', 'fp32', "no native bfloat16 on this CPU: it would be slower than float32")
     n_train = fp['images']*(1 - 1/n_folds) # the images a fold trains on
-    p.decide('encoder', *default_encoder(task, arch, pretrained, 'fp16' if gpu else p['precision'], n_train))
+    prec = 'fp16' if gpu else p['precision']
+    arch = p.decide('arch', *default_arch(task, pretrained, prec, n_train, p.given.get('decoder')))
+    p.decide('encoder', *default_encoder(task, arch or DEFAULT_ARCHS['fine'], pretrained, prec, n_train))
     s = _plan_scale(p, fp, mach, minutes, resize, n_train, pretrained)
     start = p['progressive'] # the run's starting scale: the plan's, or the one the user gave
     _plan_share(p, fp, mach, minutes, s, start, n_train)

@@ -128,7 +128,7 @@ def _check_options(o)->None:
     from steel_segmentation.learner import check_monitor
     from steel_segmentation.fit import check_fit, check_task
     from steel_segmentation.callbacks import use_bf16
-    from steel_segmentation.recipe import decoder_kwargs
+    from steel_segmentation.recipe import decoder_kwargs, DEFAULT_ARCHS
     check_task(o.task)
     use_bf16(o.precision, o.fp16) # checked here, decided by the plan
     if o.monitor is not None: check_monitor(o.task, o.monitor)
@@ -136,7 +136,7 @@ def _check_options(o)->None:
     if o.task == 'cls' and o.mode != 'multilabel':
         raise ValueError("task 'cls' trains a multi-label classifier: use mode multilabel")
     if o.task == 'seg':
-        check_arch(o.arch)
+        if o.arch is not None: check_arch(o.arch)
         if o.loss is not None:
             try: get_loss(o.loss, mode=o.mode)
             except ValueError as e: raise ValueError(f"loss {o.loss} with mode {o.mode}: {e}") from None
@@ -154,7 +154,7 @@ def _check_options(o)->None:
     if o.validate is not None and not 0 < o.validate <= 1:
         raise ValueError(f"validate must be in (0, 1], got {o.validate}")
     if o.pad is not None: check_pad(o.pad)
-    if o.decoder is not None: decoder_kwargs(o.arch, o.decoder)
+    if o.decoder is not None: decoder_kwargs(o.arch or DEFAULT_ARCHS['fine'], o.decoder) # the plan's: a U-Net
     if o.channels is not None: check_channels(o.channels)
     if o.p_defect is not None and not 0 <= o.p_defect <= 1:
         raise ValueError(f"p_defect must be between 0 and 1, got {o.p_defect}")
@@ -197,11 +197,12 @@ def _given(o)->dict:
     return res
 
 def model_options(o, # the options of `train_folds`
+                  arch:str, # the run's smp architecture
                   decoder:str, # the decoder's widths: full or half
                  )->dict: # for `create_model`
     "The smp options of the run's model: the decoder's widths, then the user's `model_kwargs` (which win)"
     from steel_segmentation.recipe import decoder_kwargs
-    return {**decoder_kwargs(o.arch, decoder), **(o.model_kwargs or {})}
+    return {**decoder_kwargs(arch, decoder), **(o.model_kwargs or {})}
 
 def plan_run(o, # the options of `train_folds`
              labels, # the dataset's labels table
@@ -214,13 +215,14 @@ def plan_run(o, # the options of `train_folds`
     from steel_segmentation.fit import train_speed
     from steel_segmentation.data import classes
     fp,mach = fingerprint(labels),machine()
-    kw = dict(task=o.task, mode=o.mode, arch=o.arch, minutes=o.minutes, resize=o.resize, n_folds=o.n_folds,
+    kw = dict(task=o.task, mode=o.mode, minutes=o.minutes, resize=o.resize, n_folds=o.n_folds,
               pretrained=o.pretrained or o.encoder_weights is not None, given=_given(o))
     p = make_plan(fp, mach, **kw)
     if o.minutes and mach['device'] == 'cpu': # the speed of this machine on this model, at the planned crop
         n = len(classes(labels))
         ch,c = p['channels'],tuple(p['crop'])
-        m = create_model(o.arch, p['encoder'], n, ch, False, None, o.mode, **model_options(o, p['decoder'])) \
+        m = create_model(p['arch'], p['encoder'], n, ch, False, None, o.mode,
+                         **model_options(o, p['arch'], p['decoder'])) \
             if o.task == 'seg' else create_classifier(p['encoder'], n, ch, False)
         with torch.random.fork_rng(): mach['speed'] = train_speed(m, c, min(p['bs'], 8), ch, p['precision'] == 'bf16')
         p = make_plan(fp, mach, **kw)
@@ -233,22 +235,23 @@ def _plan_run(o)->SimpleNamespace:
     from steel_segmentation.files import check_writable, check_folder
     from steel_segmentation.data import load_dataset
     from steel_segmentation.models import create_model, create_classifier
-    from steel_segmentation.recipe import PLANNED, fingerprint_table, default_encoder
+    from steel_segmentation.recipe import PLANNED, fingerprint_table, default_arch, default_encoder
     _check_options(o)
     o.data = check_folder(o.data)
     if not o.plan:
         o.out = check_writable(o.out, folder=True, what='the output folder')
         ks,dirs,done = _fold_dirs(o)
     if o.pretrained and o.encoder_weights is None and not o.plan: # an offline machine fails now, not after every image
-        enc = o.encoder or default_encoder(o.task, o.arch)[0] # the plan's encoder with ImageNet weights, known now
-        create_model(o.arch, enc, 1) if o.task == 'seg' else create_classifier(enc, 1)
+        arch = o.arch or default_arch(o.task)[0] # the plan's with ImageNet weights, known now, and its encoder
+        enc = o.encoder or default_encoder(o.task, arch)[0]
+        create_model(arch, enc, 1) if o.task == 'seg' else create_classifier(enc, 1)
     # read (and checked) once: the plan, the folds and every fold's DataLoaders come from this table
     labels = load_dataset(o.data, o.csv, o.img_dir, o.n_classes, o.classes, o.check, progress=not rank_distrib())
     p = plan_run(o, labels)
     if not rank_distrib(): print(f"dataset\n{fingerprint_table(p.fingerprint)}\nplan\n{p.table()}", flush=True)
     if o.plan: return SimpleNamespace(plan=p)
     for k in PLANNED: setattr(o, k, p[k])
-    if o.task == 'seg': o.model_kwargs = model_options(o, o.decoder) # as the speed was measured on
+    if o.task == 'seg': o.model_kwargs = model_options(o, o.arch, o.decoder) # as the speed was measured on
     o.fp16 = p['precision'] == 'fp16'
     share = o.progressive_share
     stages = None if o.progressive is None else [(o.progressive, share), (o.scale, 1 - share)]
@@ -302,9 +305,11 @@ def train_folds(data, # dataset folder in the Kaggle layout (train.csv, train_im
                 out='runs/steel', # output folder (one subfolder per fold when training several)
                 folds=0, # validation fold, a list of them, or 'all'
                 task:str='seg', # seg (segmentation model) or cls (defect classifier)
-                arch:str='unet', # smp architecture: unet, fpn, unetplusplus, deeplabv3plus, linknet, pspnet, ...
-                # smp encoder, or 'tu-<timm model>' (default: the plan's: resnet34 with ImageNet weights; a U-Net from
-                # random weights on a CPU gets tu-regnetx_004 in float32, resnet18 with bfloat16)
+                # smp architecture: unet, linknet, fpn, unetplusplus, deeplabv3plus, pspnet, ... (default: the plan's:
+                # a U-Net; LinkNet from random weights in float32 on 1,000 training images or more)
+                arch:str=None,
+                # smp encoder, or 'tu-<timm model>' (default: the plan's: resnet34 with ImageNet weights; from random
+                # weights on a CPU tu-regnetx_004 in float32, resnet18 with bfloat16 on a large dataset)
                 encoder:str=None,
                 mode:str='multilabel', # multilabel (sigmoid per class) or softmax (background + classes)
                 loss:str=None, # bce, dice, bce_dice, focal, tversky, lovasz, ce, ce_dice (default: the plan's)
