@@ -338,7 +338,7 @@ def default_arch(task:str='seg', # seg or cls
                                       "case; its decoder keeps finer masks")
     if decoder not in (None, 'full'): return fine, f"a U-Net: the decoder {decoder!r} sets a U-Net's widths"
     return light, (f"random weights on a CPU in float32, {LARGE} training images or more: LinkNet, a step 1.4x faster "
-                   "than the half U-Net's: 16-17 epochs of NEU-Seg in 15 min instead of 12-13")
+                   "than the half U-Net's: 16-18 epochs of NEU-Seg in 15 min instead of 12-13")
 
 def default_encoder(task:str='seg', # seg or cls
                     arch:str='unet', # smp architecture of a segmentation model
